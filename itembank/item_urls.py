@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("items/", views.item_list, name="item-list"),
+    path("items/new/", views.item_create, name="item-create"),
+    path("items/<int:pk>/", views.item_detail, name="item-detail"),
+    path("items/<int:pk>/edit/", views.item_edit, name="item-edit"),
+    path("media/<path:path>", views.media, name="media"),
+]

@@ -1,0 +1,53 @@
+"""Who may do what. Views, the admin and the API all ask these functions.
+
+- teacher: authors items (create, edit, draft/active); reads everything in the bank
+- reviewer: expert labeller; reads items, labels pairs
+- admin: everything
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from .models import Role
+
+
+def can_read_items(user) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def can_edit_items(user) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.role in (Role.TEACHER, Role.ADMIN)
+    )
+
+
+def can_review(user) -> bool:
+    return bool(
+        user.is_authenticated and user.is_active and user.role in (Role.REVIEWER, Role.ADMIN)
+    )
+
+
+def can_administer(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role == Role.ADMIN)
+
+
+def require(check: Callable[[object], bool]):
+    """View decorator: log in first, then `check(request.user)` or 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

