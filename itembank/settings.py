@@ -93,6 +93,9 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+# Lets several test runs share one server (ITEMBANK_TEST_DB=test_mine ./dev test ...).
+if test_db := os.environ.get("ITEMBANK_TEST_DB"):
+    DATABASES["default"]["TEST"] = {"NAME": test_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "itembank.User"
