@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +9,6 @@ urlpatterns = [
     path("items/<int:pk>/", views.item_detail, name="item-detail"),
     path("items/<int:pk>/edit/", views.item_edit, name="item-edit"),
     path("media/<path:path>", views.media, name="media"),
+    path("manage/import/", import_views.import_page, name="item-import"),
+    path("manage/import/<int:pk>/", import_views.import_job_status, name="item-import-job"),
 ]

@@ -7,6 +7,7 @@ keeps the derived fields (content hash, has-LaTeX, image count) and the history 
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -247,3 +248,66 @@ class ItemRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def import_upload_path(instance: ImportJob, filename: str) -> str:
+    # Each upload in its own folder, so files never collide or see each other.
+    return f"imports/{uuid.uuid4().hex}/{filename}"
+
+
+class ImportJob(models.Model):
+    """An uploaded item file and the background import that reads it (itembank.importing)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    file = models.FileField(_("file"), upload_to=import_upload_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    in_request = models.BooleanField(
+        _("ran in the web request"),
+        default=False,
+        help_text=_("The task queue was unreachable, so the import ran while uploading."),
+    )
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0

@@ -5,11 +5,12 @@ signal that queues embedding are the same whoever makes the change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import models, transaction
+from django.utils import timezone
 
 from .content import content_hash, item_text
 from .images import CheckedImage
@@ -215,3 +216,181 @@ def jsonable(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+# --- Bulk writes (imports) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkImage:
+    """An image checked before the write: its metadata, and how to read its bytes again (only
+    called when no stored file has that checksum yet)."""
+
+    original_name: str
+    sha256: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One validated item: values for the tracked fields (status excepted) and its images."""
+
+    fields: dict
+    images: Sequence[BulkImage] = ()
+
+
+@dataclass
+class BulkResult:
+    created: list[int]
+    updated: list[int]
+    unchanged: list[int]
+    content_changed: list[int]
+
+
+def _image_label(original_name: str, file_name: str, sha256: str) -> str:
+    return f"{original_name or file_name} ({sha256[:8]})"
+
+
+def _store_bulk_image(item: Item, new: BulkImage, position: int, saved: set[str]) -> ItemImage:
+    img = ItemImage(
+        item=item,
+        position=position,
+        original_name=new.original_name[:255],
+        sha256=new.sha256,
+        size_bytes=new.size_bytes,
+        width=new.width,
+        height=new.height,
+        format=new.format,
+    )
+    name = img.file.field.generate_filename(img, new.original_name or "image")
+    if name not in saved and not img.file.storage.exists(name):
+        name = img.file.storage.save(name, ContentFile(new.read()))
+    saved.add(name)
+    img.file.name = name
+    return img
+
+
+@transaction.atomic
+def bulk_save_items(
+    entries: Sequence[BulkItem],
+    *,
+    user=None,
+    via: str = "import",
+    action: str = ItemRevision.Action.IMPORT,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = 500,
+) -> BulkResult:
+    """Create or update many items by external ID with the guarantees of `save_item`.
+
+    Derived fields come from the same `item_text`/`content_hash`/`has_latex`; every created or
+    changed item gets one revision; unchanged items are not written at all; images are replaced
+    by the given list unless their checksums are the same, in order; `item_content_changed` is
+    sent after commit for the items whose content hash changed. `progress(done)` is called after
+    each batch. The caller has validated the fields (`Item.full_clean`).
+    """
+    acting = user if user is not None and user.is_authenticated else None
+    result = BulkResult(created=[], updated=[], unchanged=[], content_changed=[])
+    removed_names: list[str] = []
+    saved: set[str] = set()
+    hash_changed: list[Item] = []
+    editable = [name for name in TRACKED_FIELDS if name not in ("external_id", "status")]
+    done = 0
+    for start in range(0, len(entries), batch_size):
+        batch = entries[start : start + batch_size]
+        ids = [entry.fields["external_id"] for entry in batch]
+        existing = {
+            item.external_id: item
+            for item in Item.objects.filter(external_id__in=ids)
+            .select_for_update(of=("self",))
+            .prefetch_related(
+                models.Prefetch("images", queryset=ItemImage.objects.order_by("position", "id"))
+            )
+        }
+        now = timezone.now()
+        new_items: list[tuple[Item, BulkItem, dict]] = []
+        changed: list[tuple[Item, BulkItem | None, dict]] = []
+        replace_images: list[Item] = []
+        for entry in batch:
+            shas = [image.sha256 for image in entry.images]
+            item = existing.get(entry.fields["external_id"])
+            if item is None:
+                item = Item(**entry.fields, author=acting)
+                before: dict = {}
+                old_hash = ""
+                images_same = False
+            else:
+                old_images = list(item.images.all())
+                before = {name: getattr(item, name) for name in TRACKED_FIELDS}
+                before["images"] = [
+                    _image_label(i.original_name, i.file.name, i.sha256) for i in old_images
+                ]
+                old_hash = item.content_hash
+                images_same = [i.sha256 for i in old_images] == shas
+                for name in editable:
+                    setattr(item, name, entry.fields[name])
+            text = item_text(item.stem, item.choices or [])
+            item.content_hash = content_hash(text, shas)
+            item.has_latex = has_latex(text)
+            item.image_count = len(shas)
+            after = {name: getattr(item, name) for name in TRACKED_FIELDS}
+            after["images"] = (
+                before["images"]
+                if images_same
+                else [_image_label(i.original_name, "", i.sha256) for i in entry.images]
+            )
+            changes = diff(before, after)
+            if item.pk is None:
+                new_items.append((item, entry, changes))
+            elif changes or item.content_hash != old_hash:
+                item.updated_at = now
+                changed.append((item, None if images_same else entry, changes))
+                if not images_same:
+                    replace_images.append(item)
+            else:
+                result.unchanged.append(item.pk)
+                continue
+            if item.content_hash != old_hash:
+                hash_changed.append(item)  # new items get their pk below
+        Item.objects.bulk_create([item for item, _, _ in new_items])
+        if changed:
+            Item.objects.bulk_update(
+                [item for item, _, _ in changed],
+                [*editable, "content_hash", "has_latex", "image_count", "updated_at"],
+            )
+        if replace_images:
+            old = ItemImage.objects.filter(item__in=replace_images)
+            removed_names += list(old.values_list("file", flat=True))
+            old.delete()
+        rows: list[ItemImage] = []
+        revisions: list[ItemRevision] = []
+        for item, entry, changes in [*new_items, *changed]:
+            if entry is not None:
+                rows += [
+                    _store_bulk_image(item, image, position, saved)
+                    for position, image in enumerate(entry.images)
+                ]
+            revisions.append(
+                ItemRevision(
+                    item=item, user=acting, action=action, via=via, changes=jsonable(changes)
+                )
+            )
+        ItemImage.objects.bulk_create(rows)
+        ItemRevision.objects.bulk_create(revisions)
+        result.created += [item.pk for item, _, _ in new_items]
+        result.updated += [item.pk for item, _, _ in changed]
+        done += len(batch)
+        if progress is not None:
+            progress(done)
+    content_changed = [item.pk for item in hash_changed]
+    result.content_changed = content_changed
+    if content_changed:
+        transaction.on_commit(
+            lambda: item_content_changed.send(sender=Item, item_ids=content_changed)
+        )
+    if removed_names:
+        transaction.on_commit(lambda: delete_unreferenced_files(removed_names))
+    return result

@@ -1,0 +1,98 @@
+"""The admins' import page: upload an item file, watch its import run in the background."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError
+
+from . import importing
+from .models import ImportJob
+from .permissions import can_administer, require
+from .tasks import run_import_job
+
+logger = logging.getLogger(__name__)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Item file"),
+        help_text=gettext_lazy(
+            "A .jsonl, .json or .csv file, or a .zip archive holding one of them and its images."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in importing.SUFFIXES:
+            raise forms.ValidationError(
+                _("“%(name)s” is not an item file; use .jsonl, .json, .csv or .zip.")
+                % {"name": upload.name}
+            )
+        limit = settings.ITEMBANK_MAX_IMPORT_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size).1f MB; imports may be at most %(limit).0f MB.")
+                % {"size": upload.size / 1e6, "limit": limit / 1e6}
+            )
+        if not upload.size:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload
+
+
+def enqueue(job: ImportJob) -> None:
+    """Queue the import; when the broker cannot be reached, run it now so no upload is lost."""
+    try:
+        run_import_job.apply_async(args=[job.pk], queue="default", retry=False)
+    except (OperationalError, OSError):
+        logger.warning("task queue unreachable; running import job %s in the request", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(in_request=True)
+        importing.run_job(job.pk)
+
+
+@require(can_administer)
+def import_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            job = ImportJob.objects.create(
+                file=upload,
+                original_name=Path(upload.name).name[:255],
+                user=request.user,
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+            )
+            enqueue(job)
+            job.refresh_from_db()
+            if job.in_request:
+                messages.warning(
+                    request,
+                    _(
+                        "The task queue could not be reached, so the import ran during the "
+                        "upload. Its result is below."
+                    ),
+                )
+            else:
+                messages.success(
+                    request, _("The file was received; the import runs in the background.")
+                )
+            return redirect("item-import")
+    else:
+        form = ImportUploadForm()
+    jobs = ImportJob.objects.select_related("user")[:10]
+    return render(request, "itembank/import.html", {"form": form, "jobs": jobs})
+
+
+@require(can_administer)
+def import_job_status(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    return render(request, "itembank/_import_job.html", {"job": job})

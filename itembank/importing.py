@@ -1,0 +1,820 @@
+"""Importing items from the exchange formats of `shared/design/formats.md`.
+
+`.jsonl` (one item per line), `.json` (a list of items), `.csv` (the same column names; the list
+columns hold JSON strings) and `.zip` (one of those plus its images). An import is all or nothing:
+every record is checked first — through `Item.full_clean`, so the rules are the UI's — and only
+when the whole file is clean is it written, in one transaction, by `services.bulk_save_items`.
+Each error names the line (for CSV, the line the row starts on) and the field.
+
+A record describes the whole item: a key left out means an empty value, and re-importing an
+external ID replaces that item's fields and images with the file's. Keys other than the format's
+are ignored (formats.md lets other tools add optional keys).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import posixpath
+import re
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .images import check_image
+from .models import Difficulty, Item, ItemType, SchoolLevel, Subject
+from .services import BulkImage, BulkItem, bulk_save_items
+
+DATA_SUFFIXES = (".jsonl", ".json", ".csv")
+SUFFIXES = (*DATA_SUFFIXES, ".zip")
+MAX_ERRORS = 100
+logger = logging.getLogger(__name__)
+
+TEXT_FIELDS = [
+    "external_id",
+    "subject",
+    "school_level",
+    "unit",
+    "achievement_standard",
+    "item_type",
+    "stem",
+    "answer",
+    "explanation",
+    "difficulty",
+    "source",
+]
+LIST_FIELDS = ["choices", "tags"]
+REQUIRED = ["external_id", "subject", "stem"]
+CHOICE_FIELDS = {
+    "subject": Subject,
+    "school_level": SchoolLevel,
+    "item_type": ItemType,
+    "difficulty": Difficulty,
+}
+# The format's keys in the format's order (the export writes exactly these).
+FORMAT_KEYS = [
+    "external_id",
+    "subject",
+    "school_level",
+    "grade",
+    "unit",
+    "achievement_standard",
+    "item_type",
+    "stem",
+    "choices",
+    "answer",
+    "explanation",
+    "difficulty",
+    "images",
+    "source",
+    "tags",
+]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportError_:  # the trailing underscore keeps it apart from the builtin ImportError
+    """One problem in an import file. `line` is 1-based (0: the file as a whole)."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.line and self.field:
+            return _("line %(line)d, field %(field)s: %(message)s") % {
+                "line": self.line,
+                "field": self.field,
+                "message": self.message,
+            }
+        if self.line:
+            return _("line %(line)d: %(message)s") % {"line": self.line, "message": self.message}
+        return self.message
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class ImportFailed(Exception):
+    """The file was refused; nothing from it was written."""
+
+    def __init__(self, errors: list[ImportError_]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    total: int
+    seconds: float
+
+
+class _TooManyErrors(Exception):
+    pass
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[ImportError_] = []
+
+    def add(self, line: int, field: str, message: str) -> None:
+        self.items.append(ImportError_(line, field, str(message)))
+        if len(self.items) >= MAX_ERRORS:
+            self.items.append(
+                ImportError_(
+                    0,
+                    "",
+                    _("Too many errors; the first %(count)d are shown.") % {"count": MAX_ERRORS},
+                )
+            )
+            raise _TooManyErrors
+
+    def fail(self) -> ImportFailed:
+        return ImportFailed(self.items)
+
+
+def _fail(message: str, line: int = 0, field: str = "") -> ImportFailed:
+    return ImportFailed([ImportError_(line, field, message)])
+
+
+# --- Where images come from ---------------------------------------------------------------------
+
+
+class _ImageRefError(Exception):
+    pass
+
+
+def _normalize_ref(ref: str) -> str:
+    """A relative POSIX path that stays inside its folder, or _ImageRefError."""
+    cleaned = ref.strip().replace("\\", "/")
+    if not cleaned:
+        raise _ImageRefError(_("An image path is empty."))
+    if cleaned.startswith("/") or re.match(r"^[A-Za-z]:", cleaned):
+        raise _ImageRefError(
+            _("Image path “%(path)s” is absolute; give it relative to the item file.")
+            % {"path": ref}
+        )
+    normalized = posixpath.normpath(cleaned)
+    if normalized == ".." or normalized.startswith("../"):
+        raise _ImageRefError(
+            _("Image path “%(path)s” points outside the item file's folder.") % {"path": ref}
+        )
+    return normalized
+
+
+class _NoImages:
+    """An uploaded .jsonl/.json/.csv: there is no folder to take images from."""
+
+    def key(self, ref: str) -> str:
+        raise _ImageRefError(
+            _("Image “%(path)s”: upload a .zip archive holding the file and its images.")
+            % {"path": ref}
+        )
+
+    def read(self, key: str) -> bytes:  # pragma: no cover - key() never returns
+        raise _ImageRefError(key)
+
+
+class _Folder:
+    """Images beside a file on disk, relative to its folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def key(self, ref: str) -> str:
+        normalized = _normalize_ref(ref)
+        target = (self.root / normalized).resolve()
+        if not target.is_relative_to(self.root):
+            raise _ImageRefError(
+                _("Image path “%(path)s” points outside the item file's folder.") % {"path": ref}
+            )
+        if not target.is_file():
+            raise _ImageRefError(_("Image “%(path)s” was not found.") % {"path": ref})
+        return str(target)
+
+    def read(self, key: str) -> bytes:
+        with open(key, "rb") as fh:
+            return fh.read(settings.ITEMBANK_MAX_IMAGE_BYTES + 1)
+
+
+class _Zip:
+    """Images inside a zip archive, relative to the data file's folder in it."""
+
+    def __init__(self, archive: zipfile.ZipFile, folder: str) -> None:
+        self.archive = archive
+        self.folder = folder
+        self.entries = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+
+    def key(self, ref: str) -> str:
+        normalized = _normalize_ref(ref)
+        name = (
+            posixpath.normpath(posixpath.join(self.folder, normalized))
+            if self.folder
+            else (normalized)
+        )
+        if name == ".." or name.startswith("../"):
+            raise _ImageRefError(
+                _("Image path “%(path)s” points outside the archive.") % {"path": ref}
+            )
+        if name not in self.entries:
+            raise _ImageRefError(_("Image “%(path)s” is not in the archive.") % {"path": ref})
+        return name
+
+    def read(self, key: str) -> bytes:
+        try:
+            with self.archive.open(self.entries[key]) as fh:
+                return fh.read(settings.ITEMBANK_MAX_IMAGE_BYTES + 1)
+        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+            raise _ImageRefError(
+                _("Image “%(path)s” could not be read from the archive.") % {"path": key}
+            ) from exc
+
+
+_ImageSource = _NoImages | _Folder | _Zip
+
+
+# --- Reading records -------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _fail(_("The file is not UTF-8 text."), line) from exc
+
+
+def _records_jsonl(text: str, errors: _Errors) -> list[tuple[int, Any]]:
+    records = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            errors.add(
+                number,
+                "",
+                _("Not valid JSON (column %(column)d): %(reason)s")
+                % {"column": exc.colno, "reason": exc.msg},
+            )
+    return records
+
+
+def _records_json(text: str) -> list[tuple[int, Any]]:
+    """The list's objects with the line each starts on."""
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\r\n]*")
+
+    def line_of(pos: int) -> int:
+        return text.count("\n", 0, pos) + 1
+
+    def bad(exc: json.JSONDecodeError) -> ImportFailed:
+        return _fail(
+            _("Not valid JSON (column %(column)d): %(reason)s")
+            % {"column": exc.colno, "reason": exc.msg},
+            exc.lineno,
+        )
+
+    pos = ws.match(text, 0).end()
+    if not text.startswith("[", pos):
+        raise _fail(_("A .json file must hold a list of items: [{...}, {...}]."), line_of(pos))
+    pos = ws.match(text, pos + 1).end()
+    records: list[tuple[int, Any]] = []
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                value, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise bad(exc) from exc
+            records.append((line_of(pos), value))
+            pos = ws.match(text, end).end()
+            if text.startswith(",", pos):
+                pos = ws.match(text, pos + 1).end()
+                continue
+            if text.startswith("]", pos):
+                pos += 1
+                break
+            raise _fail(_("Not valid JSON: expected “,” or “]” after an item."), line_of(pos))
+    if ws.match(text, pos).end() != len(text):
+        raise _fail(_("Not valid JSON: extra text after the list."), line_of(pos))
+    return records
+
+
+def _records_csv(text: str, errors: _Errors) -> list[tuple[int, Any]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise _fail(_("Not valid CSV: %(reason)s") % {"reason": exc}, 1) from exc
+    if not header:
+        raise _fail(_("The file holds no items."))
+    header = [name.strip() for name in header]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise _fail(
+            _("The header row lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)},
+            1,
+        )
+    records = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.add(start, "", _("Not valid CSV: %(reason)s") % {"reason": exc})
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header):
+            errors.add(
+                start,
+                "",
+                _("The row has %(count)d columns; the header has %(header)d.")
+                % {"count": len(row), "header": len(header)},
+            )
+            continue
+        records.append((start, dict(zip(header, row, strict=False))))
+    return records
+
+
+def _read_records(data: bytes, suffix: str, errors: _Errors) -> list[tuple[int, Any]]:
+    text = _decode(data)
+    if suffix == ".jsonl":
+        return _records_jsonl(text, errors)
+    if suffix == ".json":
+        return _records_json(text)
+    return _records_csv(text, errors)
+
+
+# --- Checking one record ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CheckedRef:
+    key: str
+    sha256: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+class _Checker:
+    def __init__(self, images: _ImageSource, errors: _Errors, is_csv: bool) -> None:
+        self.images = images
+        self.errors = errors
+        self.is_csv = is_csv
+        self.seen: dict[str, int] = {}
+        self.image_cache: dict[str, _CheckedRef | str] = {}
+        self.choices = {
+            name: {str(value) for value in enum.values} for name, enum in CHOICE_FIELDS.items()
+        }
+
+    def check(self, line: int, raw: Any) -> BulkItem | None:
+        if not isinstance(raw, dict):
+            self.errors.add(line, "", _('Each item must be a JSON object: {"external_id": ...}.'))
+            return None
+        bad: set[str] = set()
+
+        def error(field: str, message: str) -> None:
+            bad.add(field)
+            self.errors.add(line, field, message)
+
+        fields: dict[str, Any] = {}
+        for name in TEXT_FIELDS:
+            value = raw.get(name)
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                error(name, _("Must be text, not %(type)s.") % {"type": _json_type(value)})
+                continue
+            fields[name] = value
+        for name in REQUIRED:
+            if name not in bad and not fields[name].strip():
+                error(name, _("This field is required."))
+        if not fields.get("item_type", "x"):
+            fields["item_type"] = ItemType.MULTIPLE_CHOICE
+        for name, allowed in self.choices.items():
+            value = fields.get(name, "")
+            if name not in bad and value and value not in allowed:
+                error(
+                    name,
+                    _("Unknown value “%(value)s”; use one of: %(allowed)s.")
+                    % {"value": value, "allowed": ", ".join(CHOICE_FIELDS[name].values)},
+                )
+        fields["grade"] = self.grade(raw.get("grade"), error)
+        for name in LIST_FIELDS:
+            fields[name] = self.text_list(raw.get(name), name, error)
+        refs = self.text_list(raw.get("images"), "images", error)
+
+        external_id = fields.get("external_id", "")
+        if "external_id" not in bad:
+            if external_id in self.seen:
+                error(
+                    "external_id",
+                    _("External ID “%(id)s” appears again; it was first on line %(line)d.")
+                    % {"id": external_id, "line": self.seen[external_id]},
+                )
+            else:
+                self.seen[external_id] = line
+
+        model_fields = {k: v for k, v in fields.items() if k not in bad and v is not None}
+        try:
+            Item(**model_fields).full_clean(
+                exclude=list(bad), validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                if name in bad:
+                    continue
+                for message in messages:
+                    error(name if name != "__all__" else "", message)
+
+        images = self.check_images(refs or [], error)
+        if bad:
+            return None
+        return BulkItem(
+            fields={k: fields[k] for k in [*TEXT_FIELDS, "grade", *LIST_FIELDS]}, images=images
+        )
+
+    def grade(self, value: Any, error: Callable[[str, str], None]) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if self.is_csv and isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        error("grade", _("Must be a whole number (1–12) or empty."))
+        return None
+
+    def text_list(
+        self, value: Any, name: str, error: Callable[[str, str], None]
+    ) -> list[str] | None:
+        if value is None or value == "":
+            return []
+        if self.is_csv and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                error(name, _('Must be a JSON list of text, e.g. ["a", "b"].'))
+                return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            error(name, _('Must be a list of text values, e.g. ["a", "b"].'))
+            return None
+        return value
+
+    def check_images(self, refs: list[str], error: Callable[[str, str], None]) -> list[BulkImage]:
+        limit = settings.ITEMBANK_MAX_IMAGES_PER_ITEM
+        if len(refs) > limit:
+            error("images", _("An item may have at most %(max)d images.") % {"max": limit})
+            return []
+        images = []
+        for ref in refs:
+            checked = self.image_cache.get(ref)
+            if checked is None:
+                checked = self.check_image(ref)
+                self.image_cache[ref] = checked
+            if isinstance(checked, str):
+                error("images", checked)
+                continue
+            images.append(
+                BulkImage(
+                    original_name=ref,
+                    sha256=checked.sha256,
+                    format=checked.format,
+                    width=checked.width,
+                    height=checked.height,
+                    size_bytes=checked.size_bytes,
+                    read=self.reader(checked),
+                )
+            )
+        return images
+
+    def check_image(self, ref: str) -> _CheckedRef | str:
+        try:
+            key = self.images.key(ref)
+            checked = check_image(self.images.read(key), ref)
+        except _ImageRefError as exc:
+            return str(exc)
+        except OSError:
+            return _("Image “%(path)s” could not be read.") % {"path": ref}
+        except ValidationError as exc:
+            return " ".join(exc.messages)
+        return _CheckedRef(
+            key, checked.sha256, checked.format, checked.width, checked.height, checked.size_bytes
+        )
+
+    def reader(self, checked: _CheckedRef) -> Callable[[], bytes]:
+        def read() -> bytes:
+            data = self.images.read(checked.key)
+            if hashlib.sha256(data).hexdigest() != checked.sha256:
+                raise _fail(
+                    _("Image “%(path)s” changed during the import.") % {"path": checked.key}
+                )
+            return data
+
+        return read
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("true/false")
+    if isinstance(value, (int, float)):
+        return _("a number")
+    if isinstance(value, list):
+        return _("a list")
+    if isinstance(value, dict):
+        return _("an object")
+    return type(value).__name__
+
+
+# --- Opening files ---------------------------------------------------------------------------
+
+
+def _suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise _fail(
+            _("“%(name)s” is not an item file; use .jsonl, .json, .csv or .zip.") % {"name": name}
+        )
+    return suffix
+
+
+def _check_size(size: int) -> None:
+    limit = settings.ITEMBANK_MAX_IMPORT_BYTES
+    if size > limit:
+        raise _fail(
+            _("The file is %(size).1f MB; imports may be at most %(limit).0f MB.")
+            % {"size": size / 1e6, "limit": limit / 1e6}
+        )
+
+
+@contextmanager
+def _open_zip(fileobj: IO[bytes]) -> Iterator[tuple[bytes, str, _Zip]]:
+    """The data file's bytes, its suffix and its images, from a checked archive."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _fail(_("The file is not a readable zip archive.")) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > settings.ITEMBANK_MAX_IMPORT_ENTRIES:
+            raise _fail(
+                _("The archive holds %(count)d files; at most %(max)d are allowed.")
+                % {"count": len(infos), "max": settings.ITEMBANK_MAX_IMPORT_ENTRIES}
+            )
+        unpacked = sum(info.file_size for info in infos)
+        limit = settings.ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES
+        if unpacked > limit:
+            raise _fail(
+                _("The archive unpacks to %(size).1f MB; at most %(limit).0f MB is allowed.")
+                % {"size": unpacked / 1e6, "limit": limit / 1e6}
+            )
+        data_files = [
+            info
+            for info in infos
+            if not info.is_dir()
+            and Path(info.filename).suffix.lower() in DATA_SUFFIXES
+            and not info.filename.startswith("__MACOSX/")
+            and not posixpath.basename(info.filename).startswith(".")
+        ]
+        if len(data_files) != 1:
+            raise _fail(
+                _(
+                    "The archive must hold exactly one .jsonl, .json or .csv file with its "
+                    "images; it holds %(count)d."
+                )
+                % {"count": len(data_files)}
+            )
+        info = data_files[0]
+        try:
+            with archive.open(info) as fh:
+                data = fh.read(limit + 1)
+        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+            raise _fail(
+                _("“%(name)s” could not be read from the archive.") % {"name": info.filename}
+            ) from exc
+        folder = posixpath.dirname(info.filename)
+        yield data, Path(info.filename).suffix.lower(), _Zip(archive, folder)
+
+
+def _run(
+    data: bytes,
+    suffix: str,
+    images: _ImageSource,
+    *,
+    user,
+    via: str,
+    progress: Progress | None,
+    started: float,
+) -> ImportResult:
+    errors = _Errors()
+    entries: list[BulkItem] = []
+    try:
+        records = _read_records(data, suffix, errors)
+        if not records and not errors.items:
+            raise _fail(_("The file holds no items."))
+        steps = 2 * len(records)
+        checker = _Checker(images, errors, is_csv=suffix == ".csv")
+        for done, (line, raw) in enumerate(records, start=1):
+            if (entry := checker.check(line, raw)) is not None:
+                entries.append(entry)
+            if progress is not None:
+                progress(done, steps)
+    except _TooManyErrors:
+        pass
+    if errors.items:
+        raise errors.fail()
+    total = len(entries)
+
+    def written(done: int) -> None:
+        if progress is not None:
+            progress(total + done, 2 * total)
+
+    outcome = bulk_save_items(entries, user=user, via=via, progress=written)
+    return ImportResult(
+        created=len(outcome.created),
+        updated=len(outcome.updated),
+        unchanged=len(outcome.unchanged),
+        total=total,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _language() -> str:
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def import_path(
+    path: Path,
+    *,
+    user=None,
+    via: str = "import",
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a .jsonl/.json/.csv file (images relative to its folder) or a .zip archive.
+
+    Raises ImportFailed, having written nothing, when anything in the file is wrong.
+    `progress(done, total)` reports steps: each record is checked, then written.
+    """
+    started = time.monotonic()
+    path = Path(path)
+    with translation.override(_language()):
+        suffix = _suffix(path.name)
+        if not path.is_file():
+            raise _fail(_("“%(name)s” was not found.") % {"name": str(path)})
+        _check_size(path.stat().st_size)
+        if suffix == ".zip":
+            with open(path, "rb") as fh, _open_zip(fh) as (data, inner, images):
+                return _run(
+                    data, inner, images, user=user, via=via, progress=progress, started=started
+                )
+        data = path.read_bytes()
+        return _run(
+            data,
+            suffix,
+            _Folder(path.parent),
+            user=user,
+            via=via,
+            progress=progress,
+            started=started,
+        )
+
+
+def import_file(
+    fileobj: IO[bytes],
+    name: str,
+    *,
+    user=None,
+    via: str = "import",
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import an uploaded file named `name`. Only a .zip may bring images (there is no folder
+    beside an upload to take them from)."""
+    started = time.monotonic()
+    with translation.override(_language()):
+        suffix = _suffix(name)
+        fileobj.seek(0, io.SEEK_END)
+        _check_size(fileobj.tell())
+        fileobj.seek(0)
+        if suffix == ".zip":
+            with _open_zip(fileobj) as (data, inner, images):
+                return _run(
+                    data, inner, images, user=user, via=via, progress=progress, started=started
+                )
+        return _run(
+            fileobj.read(),
+            suffix,
+            _NoImages(),
+            user=user,
+            via=via,
+            progress=progress,
+            started=started,
+        )
+
+
+# --- Import jobs (the upload page) -----------------------------------------------------------
+
+
+class _JobProgress:
+    """Writes a job's progress on a connection of its own, so the page sees it while the import's
+    transaction is still open. At most twice a second."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.last = 0.0
+        self.connection = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 and done < total:
+            return
+        self.last = now
+        from .models import ImportJob
+
+        try:
+            if self.connection is None:
+                main = connections[DEFAULT_DB_ALIAS]
+                self.connection = type(main)(dict(main.settings_dict), DEFAULT_DB_ALIAS)
+            table = self.connection.ops.quote_name(ImportJob._meta.db_table)
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET processed = %s, total = %s WHERE id = %s",
+                    [done, total, self.job_id],
+                )
+        except DatabaseError:
+            logger.warning("could not record the progress of import job %s", self.job_id)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+def run_job(job_id: int) -> None:
+    """Run an uploaded file's import and record the outcome on its ImportJob."""
+    from .models import ImportJob
+
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    if job.is_finished:
+        return  # delivered twice
+    jobs = ImportJob.objects.filter(pk=job_id)
+    jobs.update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
+    started = time.monotonic()
+    reporter = _JobProgress(job_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        try:
+            with job.file.open("rb") as fh:
+                result = import_file(fh, job.original_name, user=job.user, progress=reporter)
+        except ImportFailed as exc:
+            jobs.update(
+                status=ImportJob.Status.FAILED,
+                errors=[error.as_dict() for error in exc.errors],
+                seconds=time.monotonic() - started,
+                finished_at=timezone.now(),
+            )
+        except Exception:
+            logger.exception("import job %s failed", job_id)
+            message = _("The import stopped unexpectedly; nothing was written. Try again.")
+            jobs.update(
+                status=ImportJob.Status.FAILED,
+                errors=[ImportError_(0, "", message).as_dict()],
+                seconds=time.monotonic() - started,
+                finished_at=timezone.now(),
+            )
+        else:
+            jobs.update(
+                status=ImportJob.Status.SUCCEEDED,
+                processed=2 * result.total,
+                total=2 * result.total,
+                created_count=result.created,
+                updated_count=result.updated,
+                unchanged_count=result.unchanged,
+                errors=[],
+                seconds=result.seconds,
+                finished_at=timezone.now(),
+            )
+        finally:
+            reporter.close()
