@@ -1,0 +1,460 @@
+"""The REST API for items: CRUD, filtering, images, history and token sign-in.
+
+Validation is the model's own (`Item.full_clean`), and every write goes through
+`itembank.services`, so an item saved here is checked and recorded exactly as one saved in the
+authoring UI, the admin or an import.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from .filters import ItemFilterForm
+from .images import check_image
+from .models import Item, ItemImage, ItemRevision, ItemStatus
+from .permissions import can_administer, can_edit_items, can_read_items
+from .services import ImageChanges, NewImage, delete_unreferenced_files, save_item
+
+# Query parameters the item list understands besides the ItemFilterForm fields.
+LIST_PARAMETERS = {"page", "page_size", "ordering", "format"}
+ORDERING_FIELDS = ["updated_at", "external_id"]
+
+
+# Permissions ---------------------------------------------------------------------------------
+
+
+class ItemAPIPermission(BasePermission):
+    """Anyone signed in reads; teachers and admins write; only admins delete items."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        user = request.user
+        if request.method in SAFE_METHODS:
+            return can_read_items(user)
+        if getattr(view, "action", None) == "destroy":
+            return can_administer(user)
+        return can_edit_items(user)
+
+
+# Filtering, ordering and pagination ----------------------------------------------------------
+
+
+class ItemFilterBackend(BaseFilterBackend):
+    """Filters the item list through `ItemFilterForm`; bad or unknown parameters are a 400."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view) -> QuerySet:
+        if getattr(view, "action", None) != "list":
+            return queryset
+        form = ItemFilterForm(request.query_params)
+        errors: dict[str, list[str]] = {}
+        if not form.is_valid():
+            errors.update({name: list(messages) for name, messages in form.errors.items()})
+        for name in request.query_params:
+            if name not in form.fields and name not in LIST_PARAMETERS:
+                errors[name] = [_("Unknown query parameter.")]
+        if errors:
+            raise ValidationError(errors)
+        return form.filter(queryset)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = []
+        for name, field in ItemFilterForm.base_fields.items():
+            if hasattr(field, "choices"):
+                schema = {"type": "string", "enum": [v for v, _label in field.choices if v]}
+            elif isinstance(field, forms.IntegerField):
+                schema = {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
+            else:
+                schema = {"type": "string"}
+            parameters.append(
+                {
+                    "name": name,
+                    "required": False,
+                    "in": "query",
+                    "description": str(field.label),
+                    "schema": schema,
+                }
+            )
+        return parameters
+
+
+class ItemOrderingBackend(BaseFilterBackend):
+    """`?ordering=updated_at|-updated_at|external_id|-external_id`; anything else is a 400."""
+
+    param = "ordering"
+
+    def choices(self) -> list[str]:
+        return [prefix + name for name in ORDERING_FIELDS for prefix in ("", "-")]
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view) -> QuerySet:
+        value = request.query_params.get(self.param)
+        if getattr(view, "action", None) != "list" or value is None:
+            return queryset
+        terms = [term.strip() for term in value.split(",") if term.strip()]
+        allowed = self.choices()
+        bad = [term for term in terms if term not in allowed]
+        if bad or not terms:
+            raise ValidationError(
+                {self.param: [_("Order by one of: %(choices)s.") % {"choices": ", ".join(allowed)}]}
+            )
+        return queryset.order_by(*terms, "-id")
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.param,
+                "required": False,
+                "in": "query",
+                "description": str(gettext_lazy("Sort order")),
+                "schema": {"type": "string", "enum": self.choices()},
+            }
+        ]
+
+
+class ItemPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Give a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return size
+
+
+# Serializers ---------------------------------------------------------------------------------
+
+
+class StrictStringField(serializers.CharField):
+    """A CharField that refuses numbers and other non-strings instead of converting them."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise ValidationError(_("Each entry must be text."), code="invalid")
+        return super().to_internal_value(data)
+
+
+def string_list(max_length: int) -> serializers.ListField:
+    return serializers.ListField(
+        child=StrictStringField(max_length=max_length, allow_blank=False, trim_whitespace=True),
+        required=False,
+        max_length=100,
+    )
+
+
+class ItemImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ItemImage
+        fields = ["id", "position", "url", "width", "height", "format", "sha256", "size_bytes"]
+        read_only_fields = fields
+
+    def get_url(self, image: ItemImage) -> str:
+        url = reverse("media", args=[image.file.name])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    choices = string_list(2000)
+    tags = string_list(100)
+    images = ItemImageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "external_id",
+            "subject",
+            "school_level",
+            "grade",
+            "unit",
+            "achievement_standard",
+            "item_type",
+            "stem",
+            "choices",
+            "answer",
+            "explanation",
+            "difficulty",
+            "source",
+            "tags",
+            "status",
+            "author",
+            "created_at",
+            "updated_at",
+            "content_hash",
+            "has_latex",
+            "images",
+        ]
+        read_only_fields = ["id", "author", "created_at", "updated_at", "content_hash", "has_latex"]
+        # Uniqueness is checked by the model (full_clean), with the model's message.
+        extra_kwargs = {"external_id": {"validators": []}}
+
+    def validate_status(self, value: str) -> str:
+        user = self.context["request"].user
+        current = self.instance.status if self.instance is not None else None
+        if value == ItemStatus.RETIRED and current != value and not can_administer(user):
+            raise ValidationError(_("Only administrators can retire items."))
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        candidate = copy.copy(self.instance) if self.instance is not None else Item()
+        for name, value in attrs.items():
+            setattr(candidate, name, value)
+        # Raises Django's ValidationError; DRF turns it into field errors (400).
+        candidate.full_clean()
+        return attrs
+
+    def save_with(self, images: ImageChanges | None = None) -> Item:
+        """Create or update through `services.save_item`, so the history is recorded."""
+        item = self.instance if self.instance is not None else Item()
+        for name, value in self.validated_data.items():
+            setattr(item, name, value)
+        save_item(item, user=self.context["request"].user, images=images, via="api")
+        item.refresh_from_db()
+        self.instance = item
+        return item
+
+    def create(self, validated_data: dict) -> Item:
+        return self.save_with()
+
+    def update(self, instance: Item, validated_data: dict) -> Item:
+        return self.save_with()
+
+
+class ItemMultipartSerializer(ItemSerializer):
+    """A create request as multipart form data: the item's fields plus `images` files."""
+
+    images = serializers.ListField(child=serializers.FileField(), required=False, write_only=True)
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.FileField())
+
+
+class ImageOrderSerializer(serializers.Serializer):
+    order = serializers.ListField(child=serializers.IntegerField(min_value=1))
+
+
+class ItemRevisionSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ItemRevision
+        fields = ["id", "action", "via", "user", "changes", "created_at"]
+        read_only_fields = fields
+
+
+def check_uploads(files: Sequence, field: str, existing: int = 0) -> list[NewImage]:
+    """Read and check uploaded files; raise a 400 naming every bad one before anything is
+    written."""
+    limit = settings.ITEMBANK_MAX_IMAGES_PER_ITEM
+    if existing + len(files) > limit:
+        raise ValidationError(
+            {field: [_("An item may have at most %(max)d images.") % {"max": limit}]}
+        )
+    checked: list[NewImage] = []
+    errors: list[str] = []
+    for upload in files:
+        name = upload.name or ""
+        # Never read more than one byte past the limit; check_image reports the size.
+        data = upload.read(settings.ITEMBANK_MAX_IMAGE_BYTES + 1)
+        try:
+            checked.append(NewImage(check_image(data, name), name))
+        except DjangoValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError({field: errors})
+    return checked
+
+
+# Views ---------------------------------------------------------------------------------------
+
+
+IMAGE_ID = OpenApiParameter("image_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+@extend_schema_view(
+    list=extend_schema(summary=gettext_lazy("List items")),
+    retrieve=extend_schema(summary=gettext_lazy("Show an item")),
+    create=extend_schema(
+        summary=gettext_lazy("Create an item"),
+        request={
+            "application/json": ItemSerializer,
+            "multipart/form-data": ItemMultipartSerializer,
+        },
+        responses={201: ItemSerializer},
+    ),
+    update=extend_schema(summary=gettext_lazy("Replace an item")),
+    partial_update=extend_schema(summary=gettext_lazy("Change some fields of an item")),
+    destroy=extend_schema(summary=gettext_lazy("Delete an item (administrators only)")),
+)
+class ItemViewSet(viewsets.ModelViewSet):
+    serializer_class = ItemSerializer
+    permission_classes = [ItemAPIPermission]
+    filter_backends = [ItemFilterBackend, ItemOrderingBackend]
+    pagination_class = ItemPagination
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return (
+            Item.objects.select_related("author")
+            .prefetch_related("images")
+            .order_by("-updated_at", "-id")
+        )
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        valid = serializer.is_valid()
+        errors = dict(serializer.errors) if not valid else {}
+        added: list[NewImage] = []
+        try:
+            added = check_uploads(request.FILES.getlist("images"), "images")
+        except ValidationError as exc:
+            errors.update(exc.detail)
+        if errors:
+            raise ValidationError(errors)
+        item = serializer.save_with(ImageChanges(added=added))
+        return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Item) -> None:
+        names = list(instance.images.values_list("file", flat=True))
+        instance.delete()
+        transaction.on_commit(lambda: delete_unreferenced_files(names))
+
+    def _item_response(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
+        item = self.get_queryset().get(pk=item.pk)
+        return Response(self.get_serializer(item).data, status=code)
+
+    def _locked_item(self) -> Item:
+        item = self.get_object()  # permissions and 404 first
+        return Item.objects.select_for_update().get(pk=item.pk)
+
+    @extend_schema(
+        summary=gettext_lazy("Add images to an item"),
+        request={"multipart/form-data": ImageUploadSerializer},
+        responses={201: ItemSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="images", parser_classes=[MultiPartParser])
+    def upload_images(self, request: Request, pk: str | None = None) -> Response:
+        with transaction.atomic():
+            item = self._locked_item()
+            files = request.FILES.getlist("file")
+            if not files:
+                raise ValidationError({"file": [_("Choose at least one image file.")]})
+            added = check_uploads(files, "file", existing=item.images.count())
+            save_item(item, user=request.user, images=ImageChanges(added=added), via="api")
+        return self._item_response(item, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary=gettext_lazy("Remove an image from an item"),
+        parameters=[IMAGE_ID],
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"images/(?P<image_id>[0-9]+)")
+    def delete_image(self, request: Request, pk: str | None = None, image_id: str = "") -> Response:
+        with transaction.atomic():
+            item = self._locked_item()
+            image = get_object_or_404(ItemImage, pk=int(image_id), item=item)
+            order = list(
+                item.images.exclude(pk=image.pk)
+                .order_by("position", "id")
+                .values_list("pk", flat=True)
+            )
+            save_item(item, user=request.user, images=ImageChanges(order=order), via="api")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary=gettext_lazy("Put an item's images in a new order"),
+        request=ImageOrderSerializer,
+        responses={200: ItemSerializer},
+    )
+    @action(detail=True, methods=["put"], url_path="images/order", parser_classes=[JSONParser])
+    def order_images(self, request: Request, pk: str | None = None) -> Response:
+        serializer = ImageOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.validated_data["order"]
+        with transaction.atomic():
+            item = self._locked_item()
+            current = set(item.images.values_list("pk", flat=True))
+            if len(order) != len(set(order)) or set(order) != current:
+                raise ValidationError(
+                    {"order": [_("List each of this item's image ids exactly once.")]}
+                )
+            save_item(item, user=request.user, images=ImageChanges(order=order), via="api")
+        return self._item_response(item)
+
+    @extend_schema(
+        summary=gettext_lazy("An item's edit history"),
+        responses=ItemRevisionSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        item = self.get_object()
+        revisions = item.revisions.select_related("user").order_by("-created_at", "-id")
+        page = self.paginate_queryset(revisions)
+        data = ItemRevisionSerializer(page, many=True).data
+        return self.get_paginated_response(data)
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (sent as `Authorization: Token …`)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth-token"
+
+    @extend_schema(
+        summary=gettext_lazy("Get an API token"),
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description=gettext_lazy("Wrong username or password")),
+        },
+        auth=[],
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)
