@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class EmbeddingsConfig(AppConfig):
     name = "embeddings"
     verbose_name = _("Embeddings")
+
+    def ready(self) -> None:
+        from itembank.signals import item_content_changed
+
+        from .receivers import queue_embedding
+
+        item_content_changed.connect(queue_embedding, dispatch_uid="embeddings.queue_embedding")

@@ -138,19 +138,27 @@ ITEMBANK_MAX_IMAGE_BYTES = int(os.environ.get("ITEMBANK_MAX_IMAGE_BYTES", 10 * 1
 ITEMBANK_MAX_IMAGE_PIXELS = int(os.environ.get("ITEMBANK_MAX_IMAGE_PIXELS", 40_000_000))
 ITEMBANK_MAX_IMPORT_BYTES = int(os.environ.get("ITEMBANK_MAX_IMPORT_BYTES", 512 * 1024 * 1024))
 ITEMBANK_MAX_IMAGES_PER_ITEM = 10
+# Zip imports: bounds on what an archive may unpack to (zip bombs).
+ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES = int(
+    os.environ.get("ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024)
+)
+ITEMBANK_MAX_IMPORT_ENTRIES = int(os.environ.get("ITEMBANK_MAX_IMPORT_ENTRIES", 200_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes unauthenticated API calls a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # ScopedRateThrottle scopes (itembank.api.TokenView: password guessing on token sign-in).
+    "DEFAULT_THROTTLE_RATES": {"auth-token": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "문항은행 API",
@@ -161,6 +169,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI must not send the schema to validator.swagger.io (no external hosts).
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
 
 # Celery: Redis as broker, results in the database (visible in the admin).
@@ -169,7 +179,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"embeddings.tasks.*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    "embeddings.tasks.sweep": {"queue": "default"},  # exact names win over the glob below
+    "embeddings.tasks.*": {"queue": "gpu"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -177,6 +190,13 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Re-queue items whose vectors are missing or stale (embeddings.dispatch.sweep).
+EMBEDDINGS_SWEEP_SECONDS = float(os.environ.get("ITEMBANK_EMBED_SWEEP_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["embeddings-sweep"] = {
+    "task": "embeddings.tasks.sweep",
+    "schedule": EMBEDDINGS_SWEEP_SECONDS,
+    "options": {"expires": EMBEDDINGS_SWEEP_SECONDS},
+}
 
 LOGGING = {
     "version": 1,
