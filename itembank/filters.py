@@ -26,7 +26,9 @@ class ItemFilterForm(forms.Form):
         label=_("Item type"), choices=BLANK + ItemType.choices, required=False
     )
     has_image = forms.ChoiceField(label=_("Has image"), choices=YES_NO, required=False)
-    status = forms.ChoiceField(label=_("Status"), choices=BLANK + ItemStatus.choices, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=BLANK + ItemStatus.choices, required=False
+    )
 
     def filter(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
         """Apply the cleaned filters; call after is_valid()."""
