@@ -62,3 +62,38 @@ def embed_items_task(
 def sweep() -> dict[str, int]:
     """Periodic: queue missing and stale items of every enabled space (CELERY_BEAT_SCHEDULE)."""
     return dispatch.sweep()
+
+
+@shared_task(acks_late=False, max_retries=0)
+def embed_query(
+    space_id: int, text: str = "", image_b64: str = "", deadline: float | None = None
+) -> list[float] | None:
+    """Embed a search query in a space whose model runs on this (GPU) worker; returns the vector.
+
+    The web process sends this to the gpu queue and waits for the answer (`search.engine`), so
+    it never loads a GPU model itself. `image_b64` is an uploaded image's bytes, base64. Past
+    `deadline` (epoch seconds) the caller has given up: nothing is computed.
+    """
+    import base64
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from .backends.base import BackendError
+    from .backends.registry import load_backend
+
+    if deadline is not None and time.time() > deadline:
+        logger.info("query arrived after its deadline; skipped")
+        return None
+    space = EmbeddingSpace.objects.filter(pk=space_id).first()
+    if space is None:
+        raise BackendError(f"embedding space {space_id} no longer exists")
+    backend = load_backend(space.config())
+    with tempfile.TemporaryDirectory(prefix="query-") as tmp:
+        paths = []
+        if image_b64:
+            path = Path(tmp) / "query-image"
+            path.write_bytes(base64.b64decode(image_b64))
+            paths.append(str(path))
+        vector = backend.embed_query(text, paths)
+    return [float(x) for x in vector]

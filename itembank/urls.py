@@ -10,7 +10,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("search.api_urls")),
+    path("api/duplicates/", include("search.duplicates.api_urls")),
     path("api/", include("itembank.api_urls")),
+    path("search/", include("search.urls")),
+    path("duplicates/", include("search.duplicates.urls")),
     path("", include("itembank.item_urls")),
 ]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from search.authoring import gate_for as duplicate_gate
 
 from . import services
 from .filters import ItemFilterForm
@@ -82,8 +85,14 @@ def item_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ItemForm(request.POST, request.FILES, instance=item)
         if form.is_valid():
+            gate = duplicate_gate(request, form)
+            if gate.blocked:  # probable duplicates: warn before saving
+                ctx = {"form": form, "item": None, "duplicates": gate.check}
+                return render(request, "itembank/item_form.html", ctx)
             item = form.save(commit=False)
-            services.save_item(item, user=request.user, images=form.image_changes(), via="web")
+            with transaction.atomic():
+                services.save_item(item, user=request.user, images=form.image_changes(), via="web")
+                gate.record(request, item)
             messages.success(
                 request, _("Item %(id)s was added to the bank.") % {"id": item.external_id}
             )
@@ -98,11 +107,18 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
     if request.method == "POST":
         form = ItemForm(request.POST, request.FILES, instance=item)
-        if form.is_valid():
+        gate = duplicate_gate(request, form) if form.is_valid() else None
+        if gate is not None and gate.blocked:  # probable duplicates: warn before saving
+            saved = Item.objects.get(pk=pk)
+            ctx = {"form": form, "item": saved, "duplicates": gate.check}
+            return render(request, "itembank/item_form.html", ctx)
+        if gate is not None:
             item = form.save(commit=False)
-            revision = services.save_item(
-                item, user=request.user, images=form.image_changes(), via="web"
-            )
+            with transaction.atomic():
+                revision = services.save_item(
+                    item, user=request.user, images=form.image_changes(), via="web"
+                )
+                gate.record(request, item)
             if revision is None:
                 messages.info(request, _("Nothing was changed."))
             else:
