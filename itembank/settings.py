@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "embeddings",
     "search",
     "search.duplicates",
+    "search.evaluation",
+    "search.review",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +211,12 @@ CELERY_BEAT_SCHEDULE["search-keywords-sweep"] = {
     "options": {"expires": 300.0},
 }
 
+# The optional LLM judge of ground-truth building (search.evaluation.llm): an OpenAI-compatible
+# chat endpoint (base URL ending in /v1); off while ITEMBANK_LLM_URL is unset.
+ITEMBANK_LLM_URL = os.environ.get("ITEMBANK_LLM_URL", "")
+ITEMBANK_LLM_MODEL = os.environ.get("ITEMBANK_LLM_MODEL", "gpt-4o-mini")
+ITEMBANK_LLM_API_KEY = os.environ.get("ITEMBANK_LLM_API_KEY", "")
+ITEMBANK_LLM_TIMEOUT = float(os.environ.get("ITEMBANK_LLM_TIMEOUT", "60"))
 
 LOGGING = {
     "version": 1,

@@ -10,11 +10,14 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/review/", include("search.review.api_urls")),
     path("api/", include("search.api_urls")),
     path("api/duplicates/", include("search.duplicates.api_urls")),
     path("api/", include("itembank.api_urls")),
     path("search/", include("search.urls")),
     path("duplicates/", include("search.duplicates.urls")),
+    path("review/", include("search.review.urls")),
+    path("evaluation/", include("search.evaluation.urls")),
     path("", include("itembank.item_urls")),
 ]
 
