@@ -20,7 +20,16 @@ import polib
 
 ROOT = Path(__file__).resolve().parent.parent
 KO = ROOT / "locale" / "ko" / "LC_MESSAGES"
-IGNORE = [".venv", ".data", "node_modules", "staticfiles", "test-artifacts", "tests", "docs"]
+IGNORE = [
+    ".venv",
+    ".data",
+    "node_modules",
+    "staticfiles",
+    "test-artifacts",
+    "tests",
+    "docs",
+    "static/vendor",
+]
 
 
 def extract() -> None:
