@@ -337,7 +337,7 @@ class DuplicateReviewWalkTestCase(StaticLiveServerTestCase):
         self.assertIn("중복 아님", pairs)
         self.assertIn("폐기된 문항 있음", pairs)  # the third pair: its item was retired
         self.assertNotIn("미검토", pairs)  # nothing open
-        self.assertIn("사용 중지", page.inner_text(".dup-members"))
+        self.assertIn("폐기", page.inner_text(".dup-members"))
 
         # 5. A rescan from the page: the 과학 pair comes back, none of the resolved pairs do.
         page.goto(f"{self.live_server_url}/duplicates/")
