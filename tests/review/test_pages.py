@@ -87,6 +87,7 @@ class PagesTestCase(ReviewTestCase):
 
     def test_submit_skip_undo(self) -> None:
         self.login(self.reviewer)
+        self.client.defaults.update(EN)  # messages are translated when they are made
         self.client.get(self.queue_url + "?start=1")
         one = self.c.pairs.get(position=1)
         url = reverse("review-label", args=[self.c.pk])
