@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import TestCase
+from django.utils import translation
 
 from embeddings.models import EmbeddingFailure, EmbeddingSpace, ItemEmbedding
 from embeddings.npz import NpzError, NpzReader, bad_rows, import_npz
@@ -46,7 +47,11 @@ def test_reader_reports_a_truncated_member(tmp_path) -> None:
     path = tmp_path / "cut.npz"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("embeddings.npy", buf.getvalue()[:-20])
-    with NpzReader(path) as reader, pytest.raises(NpzError, match="ends after 8 of 10"):
+    with (
+        translation.override("en"),
+        NpzReader(path) as reader,
+        pytest.raises(NpzError, match="ends after 8 of 10"),
+    ):
         list(reader.iter_rows("embeddings", chunk_rows=4))
 
 

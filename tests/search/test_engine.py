@@ -9,6 +9,7 @@ import time
 from unittest import mock
 
 import redis
+from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
@@ -134,7 +135,7 @@ class DenseTestCase(EngineTestCase):
         self.assertIn(self.space.index_name, plan)
         # ef_search and the iterative scan were raised in the same transaction.
         statements = [q["sql"] for q in queries]
-        self.assertIn("SET LOCAL hnsw.ef_search = 40", statements)
+        self.assertIn(f"SET LOCAL hnsw.ef_search = {settings.ITEMBANK_HNSW_EF_SEARCH}", statements)
         self.assertIn("SET LOCAL hnsw.iterative_scan = relaxed_order", statements)
         with CaptureQueriesContext(connection) as queries:
             dense_candidates(self.space, vector, 150, {})
@@ -175,6 +176,7 @@ class FilterTestCase(BaseTestCase):
 
             vector = HashingBackend(space.config()).embed_query(query)
             cursor.execute("SET LOCAL hnsw.iterative_scan = off")
+            cursor.execute("SET LOCAL hnsw.ef_search = 40")  # pgvector's default
             plain = list(
                 ItemEmbedding.objects.filter(space=space, item__subject="과학")
                 .annotate(d=__import__("embeddings.services").services.distance_expression(

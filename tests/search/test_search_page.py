@@ -22,6 +22,8 @@ URL = reverse("search:search")
 class SearchPageTestCase(UITestCase):
     def setUp(self) -> None:
         super().setUp()
+        # Messages are translated in the request, by its Accept-Language (Korean by default).
+        self.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         keyword.reset_index()
         self.addCleanup(keyword.reset_index)
         self.quadratic = make_item(
