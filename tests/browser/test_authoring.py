@@ -7,58 +7,17 @@ land in test-artifacts/screenshots/. The page may talk to the app's own server o
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import override_settings
 
 from itembank.models import Item, Role
 from tests.base import PASSWORD, make_item, make_user, png_bytes
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
 
 @pytest.mark.browser
-class AuthoringWalkTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from playwright.sync_api import sync_playwright
-
-        cls.media_root = tempfile.mkdtemp(prefix="itembank-browser-media-")
-        cls.media_override = override_settings(MEDIA_ROOT=cls.media_root)
-        cls.media_override.enable()
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        cls.media_override.disable()
-        shutil.rmtree(cls.media_root, ignore_errors=True)
-
+class AuthoringWalkTestCase(BrowserTestCase):
     def setUp(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.teacher = make_user("teacher", Role.TEACHER)

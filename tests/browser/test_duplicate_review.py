@@ -16,19 +16,12 @@ test-artifacts/screenshots/dupes-*.png.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 import threading
-from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.db import connection
-from django.test import override_settings
 from django.utils import timezone
 
 from embeddings import pipeline
@@ -37,12 +30,9 @@ from search.duplicates import scan as scanning
 from search.duplicates.models import DuplicateCandidate, DuplicateGroup, DuplicateScan, PairDecision
 from search.models import SearchSettings
 from tests.base import PASSWORD, make_item, make_user
-from tests.browser.test_authoring import CHROMIUM_ARGS
+from tests.browser.base import SCREENSHOTS, BrowserTestCase
 from tests.embeddings.hashing_backend import make_space
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 SQUARE = (
     "다음 그림과 같이 한 변의 길이가 $6\\,\\mathrm{cm}$ 인 정사각형 ABCD 에서 점 E 는 변 BC 의"
     " 중점이고 점 F 는 변 CD 위의 점이다. 선분 AE 와 선분 BF 가 서로 수직일 때 삼각형 ECF 의"
@@ -85,29 +75,7 @@ class StandInWorker:
 
 
 @pytest.mark.browser
-class DuplicateReviewWalkTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from playwright.sync_api import sync_playwright
-
-        cls.media_root = tempfile.mkdtemp(prefix="itembank-browser-media-")
-        cls.media_override = override_settings(MEDIA_ROOT=cls.media_root)
-        cls.media_override.enable()
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        cls.media_override.disable()
-        shutil.rmtree(cls.media_root, ignore_errors=True)
-
+class DuplicateReviewWalkTestCase(BrowserTestCase):
     def setUp(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.admin = make_user("admin", Role.ADMIN)

@@ -10,15 +10,7 @@ test-artifacts/screenshots/review-*.png.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
-from django.conf import settings
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import override_settings
 
 from embeddings import pipeline
 from embeddings import services as spaces
@@ -28,19 +20,8 @@ from search.evaluation.groundtruth import expert_set
 from search.evaluation.models import EvaluationRun, GroundTruthPair, GroundTruthSet
 from search.review.models import Adjudication, Campaign, Label
 from tests.base import PASSWORD, make_item, make_user, png_bytes
+from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 STEMS = [
     "이차방정식 $x^2-5x+6=0$ 의 두 근의 합을 구하시오.",
     "이차방정식 $x^2-7x+12=0$ 의 두 근의 합을 구하시오.",
@@ -55,29 +36,7 @@ GT = {0: [1, 2], 3: [4], 5: [6, 7]}
 
 
 @pytest.mark.browser
-class ReviewWalkTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from playwright.sync_api import sync_playwright
-
-        cls.media_root = tempfile.mkdtemp(prefix="itembank-browser-media-")
-        cls.media_override = override_settings(MEDIA_ROOT=cls.media_root)
-        cls.media_override.enable()
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        cls.media_override.disable()
-        shutil.rmtree(cls.media_root, ignore_errors=True)
-
+class ReviewWalkTestCase(BrowserTestCase):
     def setUp(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         keyword.reset_index()

@@ -13,17 +13,13 @@ Screenshots land in test-artifacts/screenshots/review-demo-*.png.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.core.management import call_command
-from django.test import override_settings
 
 from embeddings import pipeline
 from embeddings import services as spaces
@@ -33,19 +29,8 @@ from search.evaluation import groundtruth
 from search.evaluation.models import EvaluationRun, GroundTruthPair
 from search.review.models import Adjudication, Campaign, Label
 from tests.base import PASSWORD, make_user
+from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 DEMO_SIZE = 600
 SIZES = {"tp": 20, "fp": 15, "fn": 15}
 TOTAL = sum(SIZES.values())
@@ -54,29 +39,7 @@ FIGURE = re.compile(r"-?\d\.\d{3}")
 
 
 @pytest.mark.browser
-class ReviewDemoBankTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from playwright.sync_api import sync_playwright
-
-        cls.media_root = tempfile.mkdtemp(prefix="itembank-browser-media-")
-        cls.media_override = override_settings(MEDIA_ROOT=cls.media_root)
-        cls.media_override.enable()
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        cls.media_override.disable()
-        shutil.rmtree(cls.media_root, ignore_errors=True)
-
+class ReviewDemoBankTestCase(BrowserTestCase):
     def setUp(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         keyword.reset_index()

@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import shutil
-import tempfile
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from django.conf import settings
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import override_settings
 from PIL import Image, ImageDraw
 
 from embeddings import pipeline, services
@@ -28,11 +21,7 @@ from itembank.models import Item, Role
 from search import keyword
 from search.duplicates.models import PairDecision
 from tests.base import PASSWORD, make_item, make_user
-from tests.browser.test_authoring import CHROMIUM_ARGS
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
 
 def graph(color: str, slope: int) -> bytes:
@@ -57,29 +46,7 @@ def bars() -> bytes:
 
 
 @pytest.mark.browser
-class SearchWalkTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from playwright.sync_api import sync_playwright
-
-        cls.media_root = tempfile.mkdtemp(prefix="itembank-browser-media-")
-        cls.media_override = override_settings(MEDIA_ROOT=cls.media_root)
-        cls.media_override.enable()
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            args=CHROMIUM_ARGS,
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        cls.media_override.disable()
-        shutil.rmtree(cls.media_root, ignore_errors=True)
-
+class SearchWalkTestCase(BrowserTestCase):
     def setUp(self) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         keyword.reset_index()
