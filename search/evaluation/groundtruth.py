@@ -393,7 +393,7 @@ def expert_set() -> GroundTruthSet:
         name=EXPERT_SET,
         defaults={
             "kind": GroundTruthSet.Kind.EXPERT,
-            "description": "Pairs expert reviewers labelled similar or duplicate.",
+            "description": _("Pairs expert reviewers labelled similar or duplicate."),
             "provenance": {"source": "review"},
         },
     )
