@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -76,16 +77,16 @@ def multiple_choice(
     return tuple(options), str(position + 1)
 
 
+# \frac{3}{4} (or \dfrac, -\frac) as 3/4, so numeric choices sort by value.
+FRACTION = re.compile(r"\\[dt]?frac\{(-?\d+)\}\{(\d+)\}")
+
+
 def sort_key(text: str) -> tuple[int, float, str]:
     """Numeric choices are listed in increasing order, as printed tests do."""
-    bare = text.strip("$ ").replace("{", "").replace("}", "")
+    bare = FRACTION.sub(r"\1/\2", text.strip("$ ")).replace(" ", "")
     try:
-        return (0, float(Fraction(bare.replace("\\frac", "").replace(" ", ""))), text)
+        return (0, float(Fraction(bare)), text)
     except (ValueError, ZeroDivisionError):
-        pass
-    try:
-        return (0, float(bare), text)
-    except ValueError:
         return (1, 0.0, text)
 
 
