@@ -32,6 +32,7 @@ Errors a user can cause or fix raise `SearchError` with a translated message; vi
 from __future__ import annotations
 
 import base64
+import logging
 import math
 import tempfile
 import time
@@ -55,6 +56,8 @@ from itembank.models import Item
 
 from . import keyword, rerank
 from .models import SearchSettings
+
+logger = logging.getLogger(__name__)
 
 MODES = ("dense", "bm25", "hybrid", "rrf")
 DENSE_MODES = ("dense", "hybrid", "rrf")
@@ -265,8 +268,8 @@ def _call_worker(task, args: Sequence, timeout: float):
     finally:
         try:
             result.forget()
-        except Exception:  # forgetting is housekeeping only
-            pass
+        except Exception as exc:  # housekeeping: the search itself has its answer
+            logger.warning("could not delete the result row of query %s: %s", result.id, exc)
     if value is None:  # the worker saw the deadline pass
         raise SearchError(
             _("The GPU worker did not answer within %(seconds)g seconds; try again later.")
