@@ -18,6 +18,10 @@ mkdir -p static/vendor/katex/fonts static/vendor/katex/contrib static/vendor/htm
 cp "$katex/katex.min.js" "$katex/katex.min.css" static/vendor/katex/
 cp "$katex/contrib/auto-render.min.js" static/vendor/katex/contrib/
 cp "$katex"/fonts/*.woff2 static/vendor/katex/fonts/
+# Only the woff2 fonts are shipped (every supported browser reads them): drop the css's woff/ttf
+# fallbacks, whose missing files would fail collectstatic's manifest storage (the Docker build).
+sed -i -E 's/,url\(fonts\/[A-Za-z0-9_-]+\.woff\) format\("woff"\),url\(fonts\/[A-Za-z0-9_-]+\.ttf\) format\("truetype"\)//g' \
+    static/vendor/katex/katex.min.css
 cp "$work/node_modules/katex/LICENSE" static/vendor/katex/LICENSE
 cp "$htmx/htmx.min.js" static/vendor/htmx/
 cp "$work/node_modules/htmx.org/LICENSE" static/vendor/htmx/LICENSE

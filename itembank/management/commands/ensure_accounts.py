@@ -2,6 +2,8 @@
 
 Passwords come from ITEMBANK_ADMIN_PASSWORD / ITEMBANK_DEMO_PASSWORD when set; otherwise a random
 password is made once and kept in the data folder, so every start prints the same credentials.
+A password taken from the environment is never printed. In production (ITEMBANK_PRODUCTION=1)
+only the admin account is made: teachers and reviewers get real accounts from an admin.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from itembank.models import Role, User
+from itembank.settings import env_bool
 
 ACCOUNTS = [
     ("admin", Role.ADMIN, "관리자"),
@@ -40,15 +43,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         admin_password = stored_password("admin", "ITEMBANK_ADMIN_PASSWORD")
-        demo_password = stored_password("demo", "ITEMBANK_DEMO_PASSWORD")
+        production = env_bool("ITEMBANK_PRODUCTION")
+        demo_password = "" if production else stored_password("demo", "ITEMBANK_DEMO_PASSWORD")
+        accounts = [a for a in ACCOUNTS if a[1] == Role.ADMIN] if production else ACCOUNTS
         lines = []
-        for username, role, label in ACCOUNTS:
-            password = admin_password if role == Role.ADMIN else demo_password
+        for username, role, label in accounts:
+            admin = role == Role.ADMIN
+            password = admin_password if admin else demo_password
+            env_name = "ITEMBANK_ADMIN_PASSWORD" if admin else "ITEMBANK_DEMO_PASSWORD"
+            from_env = os.environ.get(env_name)
             user, created = User.objects.get_or_create(username=username, defaults={"role": role})
             if created:
                 user.set_password(password)
                 user.save()
-                lines.append(f"  {label:<6} {username:<9} / {password}")
+                shown = "(password from the environment)" if from_env else f"/ {password}"
+                lines.append(f"  {label:<6} {username:<9} {shown}")
             else:
                 lines.append(f"  {label:<6} {username:<9} (existing account; password unchanged)")
         self.stdout.write("Accounts / 계정:\n" + "\n".join(lines))
