@@ -53,6 +53,7 @@ from embeddings.services import default_space, distance_expression
 from itembank.filters import ItemFilterForm
 from itembank.images import check_image
 from itembank.models import Item
+from itembank.monitoring.timing import recorded
 
 from . import keyword, rerank
 from .models import SearchSettings
@@ -471,6 +472,7 @@ def _rerank(
     return _ordered(candidates)
 
 
+@recorded  # the latency of searches served to users (itembank.monitoring)
 def search(request: SearchRequest) -> SearchResult:
     clock = _Clock()
     settings = SearchSettings.load()
