@@ -3,7 +3,8 @@
 A `PairDecision` is stored once per unordered pair (`item_a` has the smaller id) and every later
 scan leaves decided pairs out, so a resolved group never comes back. A `DuplicateScan` writes its
 candidate pairs and groups under itself; only a scan that finished (`succeeded`) is ever shown,
-so an interrupted scan never passes for a complete one.
+so an interrupted scan never passes for a complete one. A scan left running by a dead worker is
+failed once its heartbeat is older than ITEMBANK_STALE_JOB_SECONDS (`services.fail_interrupted`).
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ class DuplicateScan(models.Model):
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Written with every step of progress: a running scan whose heartbeat is older than
+    # ITEMBANK_STALE_JOB_SECONDS lost its worker (services.fail_interrupted).
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:

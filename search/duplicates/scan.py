@@ -11,8 +11,11 @@
    connected components (union-find) = `DuplicateGroup`s.
 
 Items are read in chunks by id, so memory grows with the number of candidate pairs' items, not
-with the bank; progress is written after every chunk. Results are written under the scan and
-shown only once it has succeeded; a failure deletes what it had written and records why.
+with the bank; progress (and a heartbeat) is written after every chunk. Results are written under
+the scan and shown only once it has succeeded; a failure deletes what it had written and records
+why. A scan whose worker died stays "running" until its heartbeat is older than
+ITEMBANK_STALE_JOB_SECONDS, then `services.fail_interrupted` fails it and discards its rows; the
+redelivered task (acknowledged late) runs it again from the start.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -48,6 +52,7 @@ MAX_ALL_PAIRS = 30
 # A figure-hash bucket this large is a blank or generic figure: only exact hash twins count.
 MAX_BUCKET = 200
 KEEP_SCANS = 2
+SCAN_LOCK = 0x64757073  # pg advisory lock class of running scans ("dups")
 
 
 def default_threshold() -> float:
@@ -75,28 +80,47 @@ def run_scan(scan_id: int, *, chunk_size: int = CHUNK_SIZE) -> DuplicateScan | N
         return None
     if scan.status == DuplicateScan.Status.SUCCEEDED:
         return scan
-    clear_results(scan)
-    scan.status = DuplicateScan.Status.RUNNING
-    scan.phase = DuplicateScan.Phase.WAITING
-    scan.started_at = timezone.now()
-    scan.finished_at = None
-    scan.error = ""
-    scan.done = scan.total = 0
-    if not scan.settings:
-        scan.settings = scan_settings(scan.space)
-    scan.save()
-    try:
-        Scanner(scan, chunk_size).run()
-    except Exception as exc:
-        logger.exception("duplicate scan %s failed", scan.pk)
+    with scan_lock(scan.pk) as acquired:
+        if not acquired:  # a redelivered message while the first run is still going
+            logger.warning("duplicate scan %s is already running elsewhere; not started", scan.pk)
+            return scan
         clear_results(scan)
-        DuplicateScan.objects.filter(pk=scan.pk).update(
-            status=DuplicateScan.Status.FAILED,
-            error=(str(exc) or exc.__class__.__name__)[:2000],
-            finished_at=timezone.now(),
-        )
+        scan.status = DuplicateScan.Status.RUNNING
+        scan.phase = DuplicateScan.Phase.WAITING
+        scan.started_at = scan.heartbeat_at = timezone.now()
+        scan.finished_at = None
+        scan.error = ""
+        scan.done = scan.total = 0
+        if not scan.settings:
+            scan.settings = scan_settings(scan.space)
+        scan.save()
+        try:
+            Scanner(scan, chunk_size).run()
+        except Exception as exc:
+            logger.exception("duplicate scan %s failed", scan.pk)
+            clear_results(scan)
+            DuplicateScan.objects.filter(pk=scan.pk).update(
+                status=DuplicateScan.Status.FAILED,
+                error=(str(exc) or exc.__class__.__name__)[:2000],
+                finished_at=timezone.now(),
+            )
     scan.refresh_from_db()
     return scan
+
+
+@contextmanager
+def scan_lock(scan_id: int) -> Iterator[bool]:
+    """A session-level advisory lock on the scan, so two deliveries of its task never run it at
+    once; PostgreSQL releases it when the holder's connection ends (a killed worker's too)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SCAN_LOCK, scan_id])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SCAN_LOCK, scan_id])
 
 
 def clear_results(scan: DuplicateScan) -> None:
@@ -174,10 +198,14 @@ class Scanner:
     # progress ----------------------------------------------------------------------------------
 
     def set_phase(self, phase: str) -> None:
-        DuplicateScan.objects.filter(pk=self.scan.pk).update(phase=phase)
+        DuplicateScan.objects.filter(pk=self.scan.pk).update(
+            phase=phase, heartbeat_at=timezone.now()
+        )
 
     def advance(self, n: int) -> None:
-        DuplicateScan.objects.filter(pk=self.scan.pk).update(done=F("done") + n)
+        DuplicateScan.objects.filter(pk=self.scan.pk).update(
+            done=F("done") + n, heartbeat_at=timezone.now()
+        )
 
     def run(self) -> None:
         total = self.items.count() + self.vectors.count() + 1
@@ -194,15 +222,22 @@ class Scanner:
         self.drop_decided()
         groups, pairs = self.group()
         self.advance(1)
-        with transaction.atomic():
-            DuplicateScan.objects.filter(pk=self.scan.pk).update(
-                status=DuplicateScan.Status.SUCCEEDED,
-                phase=DuplicateScan.Phase.DONE,
-                done=total,
-                pair_count=pairs,
-                group_count=groups,
-                finished_at=timezone.now(),
-            )
+        # Only a scan still running becomes complete: one failed meanwhile as interrupted
+        # (services.fail_interrupted) had rows discarded under it, so what it has is partial.
+        finished = DuplicateScan.objects.filter(
+            pk=self.scan.pk, status=DuplicateScan.Status.RUNNING
+        ).update(
+            status=DuplicateScan.Status.SUCCEEDED,
+            phase=DuplicateScan.Phase.DONE,
+            done=total,
+            pair_count=pairs,
+            group_count=groups,
+            finished_at=timezone.now(),
+        )
+        if not finished:
+            logger.warning("duplicate scan %s was failed while running; discarded", self.scan.pk)
+            clear_results(self.scan)
+            return
         self.forget_old_scans()
 
     # 1. exact matches --------------------------------------------------------------------------
@@ -467,6 +502,7 @@ class Scanner:
             DuplicateGroup.objects.bulk_create(groups)
             mapping = [(pk, g.pk) for g, comp in zip(groups, comps, strict=True) for pk in comp]
             self.assign(mapping)
+            self.advance(0)  # a heartbeat
         self.summarise()
         return len(components), pairs
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -232,7 +234,42 @@ def latest_scan() -> DuplicateScan | None:
     )
 
 
+def stale_after() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "ITEMBANK_STALE_JOB_SECONDS", 900)))
+
+
+def fail_interrupted(older_than: timedelta | None = None) -> int:
+    """Mark running scans that stopped reporting progress (their worker died) as failed, and
+    discard what they had written. Returns how many.
+
+    The scan's task is acknowledged late, so its message comes back after the broker's
+    visibility timeout and the scan is run again from the start (`scan.run_scan`).
+    """
+    cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
+    stale = DuplicateScan.objects.filter(status=DuplicateScan.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    failed = 0
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Only if it is still stale now: a live worker may just have reported progress.
+            changed = stale.filter(pk=pk).update(
+                status=DuplicateScan.Status.FAILED,
+                error=_("Interrupted: the worker stopped before the scan finished."),
+                finished_at=timezone.now(),
+            )
+            if changed:
+                DuplicateGroup.objects.filter(scan_id=pk).delete()
+                DuplicateCandidate.objects.filter(scan_id=pk).delete()
+                failed += 1
+    if failed:
+        logger.warning("marked %d interrupted duplicate scan(s) as failed", failed)
+    return failed
+
+
 def active_scan() -> DuplicateScan | None:
+    """The queued or running scan, if any (a scan whose worker died is failed first)."""
+    fail_interrupted()
     return (
         DuplicateScan.objects.filter(
             status__in=[DuplicateScan.Status.QUEUED, DuplicateScan.Status.RUNNING]

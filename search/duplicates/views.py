@@ -103,6 +103,7 @@ def scan_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 @require(services.can_view_duplicates)
 def scan_status(request: HttpRequest, pk: int) -> HttpResponse:
+    services.fail_interrupted()
     scan = get_object_or_404(DuplicateScan.objects.select_related("space"), pk=pk)
     return render(request, "duplicates/_scan.html", {"scan": scan})
 

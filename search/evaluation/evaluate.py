@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,7 +36,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_K = 100
 MAX_K = 1000
 ALPHAS = tuple(round(i / 10, 1) for i in range(11))
-STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long was interrupted
+# A running run without progress this long was interrupted (ITEMBANK_STALE_JOB_SECONDS sets it).
+STALE_AFTER = timedelta(minutes=15)
 MAX_PER_QUERY = 20000  # per-query values are kept for runs with at most this many queries
 
 Progress = Callable[[int, int], None]
@@ -411,9 +413,15 @@ def record_run_file(
     return run
 
 
-def fail_interrupted(older_than: timedelta = STALE_AFTER) -> int:
+def stale_after() -> timedelta:
+    """How long a running run may go without progress: ITEMBANK_STALE_JOB_SECONDS."""
+    seconds = getattr(settings, "ITEMBANK_STALE_JOB_SECONDS", None)
+    return STALE_AFTER if seconds is None else timedelta(seconds=float(seconds))
+
+
+def fail_interrupted(older_than: timedelta | None = None) -> int:
     """Mark runs that stopped reporting progress (their worker died) as failed."""
-    cutoff = timezone.now() - older_than
+    cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
     return EvaluationRun.objects.filter(
         status=EvaluationRun.Status.RUNNING, heartbeat_at__lt=cutoff
     ).update(

@@ -178,6 +178,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @require(can_review)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    evaluate.fail_interrupted()
     run = get_object_or_404(EvaluationRun.objects.select_related("gt_set"), pk=pk)
     names = _category_names()
     groups = []

@@ -5,6 +5,7 @@ the test database and only sees committed data."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -83,14 +84,26 @@ def worker_database_url() -> str:
 
 
 class CeleryWorker:
-    """`celery -A itembank worker -Q gpu,default -P solo -B` on the test database."""
+    """`celery -A itembank worker -Q gpu,default -P solo -B` on the test database.
 
-    def __init__(self, broker_url: str, workdir: Path, sweep_seconds: float = 1.0) -> None:
+    It runs in its own process group (beat is a child process), so `kill()` can SIGKILL the
+    whole worker the way a lost machine or the OOM killer would. `env` adds environment
+    variables (ITEMBANK_VISIBILITY_TIMEOUT, ITEMBANK_TEST_BROKER_OPTIONS: see worker_main).
+    """
+
+    def __init__(
+        self,
+        broker_url: str,
+        workdir: Path,
+        sweep_seconds: float = 1.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.broker_url = broker_url
         self.workdir = workdir
         self.log_path = workdir / "worker.log"
         self.embed_log = workdir / "embedded.txt"
         self.sweep_seconds = sweep_seconds
+        self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -102,6 +115,7 @@ class CeleryWorker:
             "ITEMBANK_EMBED_SWEEP_SECONDS": str(self.sweep_seconds),
             "ITEMBANK_TEST_EMBED_LOG": str(self.embed_log),
             "PYTHONPATH": str(ROOT),
+            **self.extra_env,
         }
         env.pop("ITEMBANK_TEST_DB", None)
         cmd = [
@@ -112,7 +126,12 @@ class CeleryWorker:
         ]  # fmt: skip
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         if not wait_for(lambda: "ready." in self.output() or self.proc.poll() is not None):
             raise RuntimeError(f"worker did not start:\n{self.output()[-3000:]}")
@@ -130,8 +149,39 @@ class CeleryWorker:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, timeout=15)
+            self._kill_group()
             self.proc = None
             self.log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once: nothing is acknowledged or cleaned up."""
+        if self.proc is not None:
+            self._kill_group()
+            self.proc.wait(10)
+            self.proc = None
+            self.log.close()
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group is gone already
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached connection and producer pools (as Celery does after a fork), so
+    the next publish connects to the broker URL now configured, not to an earlier test's."""
+    pool, app._pool = app._pool, None
+    amqp = app.__dict__.get("amqp")
+    producers = getattr(amqp, "_producer_pool", None)
+    if amqp is not None:
+        amqp._producer_pool = None
+    for old in (producers, pool):
+        if old is not None:
+            try:
+                old.force_close_all()
+            except Exception:  # a broker that is gone already
+                pass
 
 
 @contextmanager
@@ -139,7 +189,9 @@ def broker(url: str):
     """Point this process's Celery app (what the on-save receiver publishes to) at `url`."""
     old = app.conf.broker_url
     app.conf.broker_url = url
+    _forget_connections()
     try:
         yield
     finally:
         app.conf.broker_url = old
+        _forget_connections()
