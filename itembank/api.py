@@ -369,6 +369,9 @@ class ItemViewSet(viewsets.ModelViewSet):
         item = self.get_queryset().get(pk=item.pk)
         return Response(self.get_serializer(item).data, status=code)
 
+    # The actions below take **kwargs: the router's format-suffix twins (…/history.json) pass
+    # `format`, which without it was a TypeError, a 500.
+
     def _locked_item(self) -> Item:
         item = self.get_object()  # permissions and 404 first
         return Item.objects.select_for_update().get(pk=item.pk)
@@ -379,7 +382,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         responses={201: ItemSerializer},
     )
     @action(detail=True, methods=["post"], url_path="images", parser_classes=[MultiPartParser])
-    def upload_images(self, request: Request, pk: str | None = None) -> Response:
+    def upload_images(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         with transaction.atomic():
             item = self._locked_item()
             files = request.FILES.getlist("file")
@@ -396,7 +399,9 @@ class ItemViewSet(viewsets.ModelViewSet):
         responses={204: None},
     )
     @action(detail=True, methods=["delete"], url_path=r"images/(?P<image_id>[0-9]+)")
-    def delete_image(self, request: Request, pk: str | None = None, image_id: str = "") -> Response:
+    def delete_image(
+        self, request: Request, pk: str | None = None, image_id: str = "", **kwargs
+    ) -> Response:
         with transaction.atomic():
             item = self._locked_item()
             image = get_object_or_404(ItemImage, pk=int(image_id), item=item)
@@ -414,7 +419,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         responses={200: ItemSerializer},
     )
     @action(detail=True, methods=["put"], url_path="images/order", parser_classes=[JSONParser])
-    def order_images(self, request: Request, pk: str | None = None) -> Response:
+    def order_images(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         serializer = ImageOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.validated_data["order"]
@@ -433,7 +438,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         responses=ItemRevisionSerializer(many=True),
     )
     @action(detail=True, methods=["get"], filter_backends=[])
-    def history(self, request: Request, pk: str | None = None) -> Response:
+    def history(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         item = self.get_object()
         revisions = item.revisions.select_related("user").order_by("-created_at", "-id")
         page = self.paginate_queryset(revisions)

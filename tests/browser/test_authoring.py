@@ -91,7 +91,9 @@ class AuthoringWalkTestCase(BrowserTestCase):
         page.wait_for_url("**subject=**")
         page.select_option("#id_has_image", "yes")
         page.wait_for_url("**has_image=yes**")
-        page.wait_for_function("document.querySelectorAll('#results .item-card').length === 1")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#results .item-card').length === 1"
+        )
         cards = page.locator("#results .item-card")
         self.assertIn("MATH-2-000777", cards.first.inner_text())
         page.wait_for_selector("#results .item-card-stem .katex")
@@ -132,7 +134,7 @@ class AuthoringWalkTestCase(BrowserTestCase):
         page.fill("#id_answer", "3")
         page.fill("#id_explanation", "$\\frac{2}{5}=0.4$ 이므로 $0.5$ 가 더 큽니다.")
         page.wait_for_function(
-            "document.querySelectorAll('#preview-choices li .katex').length === 4"
+            "() => document.querySelectorAll('#preview-choices li .katex').length === 4"
         )
         page.wait_for_selector("#preview-explanation .katex")
         page.set_input_files(
@@ -181,7 +183,7 @@ class AuthoringWalkTestCase(BrowserTestCase):
 
         # Switch to English.
         page.click(".lang-switch button[value=en]")
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         self.assertIn("Log out", page.inner_text(".topbar"))
         self.shot("08-english")
 

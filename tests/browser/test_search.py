@@ -161,7 +161,7 @@ class SearchWalkTestCase(BrowserTestCase):
         page.wait_for_selector("#drop-preview:not([hidden])")
         page.click("#search-submit")
         page.wait_for_function(
-            "document.querySelector('#search-hits .hit-card .ext-id')"
+            "() => document.querySelector('#search-hits .hit-card .ext-id')"
             " && document.querySelector('#search-hits .hit-card .ext-id').textContent"
             " === 'MATH-8-000201'"
         )
@@ -179,7 +179,7 @@ class SearchWalkTestCase(BrowserTestCase):
         self.assertEqual(page.eval_on_selector("#id_image", "i => i.files[0].name"), "pasted.png")
         page.click("#search-submit")
         page.wait_for_function(
-            "document.querySelector('#search-hits .hit-card .ext-id').textContent"
+            "() => document.querySelector('#search-hits .hit-card .ext-id').textContent"
             " === 'SCI-7-000301'"
         )
         page.click("#drop-clear")
@@ -187,7 +187,7 @@ class SearchWalkTestCase(BrowserTestCase):
         page.wait_for_selector("#drop-preview:not([hidden])")
         page.click("#search-submit")
         page.wait_for_function(
-            "document.querySelector('#search-hits .hit-card .ext-id').textContent"
+            "() => document.querySelector('#search-hits .hit-card .ext-id').textContent"
             " === 'MATH-8-000201'"
         )
 
