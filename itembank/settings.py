@@ -7,9 +7,11 @@ embedded services they start; a deployment sets them to real servers.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,13 +27,45 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
+# ITEMBANK_PRODUCTION=1 (docker-compose sets it): refuse to start without a real secret or with
+# DEBUG on, and serve over HTTPS only (below). `./dev run` and the tests run without it.
+PRODUCTION = env_bool("ITEMBANK_PRODUCTION")
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and not os.environ.get("PYTEST_VERSION") and env_bool("ITEMBANK_PRODUCTION"):
-        raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DJANGO_DEBUG must be off when ITEMBANK_PRODUCTION=1.")
+    if len(SECRET_KEY) < 50 or SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters when "
+            "ITEMBANK_PRODUCTION=1, e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    if not os.environ.get("DATABASE_URL"):
+        raise ImproperlyConfigured("DATABASE_URL must be set when ITEMBANK_PRODUCTION=1.")
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# HTTPS. SecurityMiddleware also sends X-Content-Type-Options: nosniff and
+# Referrer-Policy: same-origin (Django's defaults); itembank.security adds the CSP.
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and appends the client to
+# X-Forwarded-For, which login throttling then counts against: itembank.security.client_ip).
+ITEMBANK_BEHIND_TLS_PROXY = env_bool("ITEMBANK_BEHIND_TLS_PROXY")
+if ITEMBANK_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("ITEMBANK_SSL_REDIRECT", True)
+    # Probes and Prometheus talk to gunicorn directly over the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("ITEMBANK_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ITEMBANK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("ITEMBANK_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -47,7 +81,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_results",
+    "axes",
     "itembank",
+    "itembank.monitoring",
     "embeddings",
     "search",
     "search.duplicates",
@@ -56,7 +92,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: binds the request id (X-Request-ID) that every log line of the request carries
+    "itembank.logs.RequestIdMiddleware",
+    # 503 + Retry-After (not a 500) while PostgreSQL cannot be reached; near the top so it
+    # also covers the session and auth middleware below it
+    "itembank.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "itembank.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, so it sees every failed login and answers a locked-out one with the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "itembank.urls"
@@ -108,6 +152,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes, counted in the database so every gunicorn worker sees it): a
+# username is locked on one address after ITEMBANK_LOGIN_FAILURE_LIMIT failures, for
+# ITEMBANK_LOGIN_COOLOFF_MINUTES after the last attempt. Admins unlock in the admin (Axes).
+# axes' backend needs the request: tests log in with force_login (or login(request=...)).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ITEMBANK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ITEMBANK_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "itembank.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "itembank.security.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "item-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -172,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" choice set; name the item's (check --deploy warns otherwise).
+    "ENUM_NAME_OVERRIDES": {"ItemStatusEnum": "itembank.models.ItemStatus"},
     # Swagger UI must not send the schema to validator.swagger.io (no external hosts).
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
@@ -195,6 +256,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks are acknowledged late: the message of a task whose worker died goes back to the queue
+# after this many seconds. Keep it above the longest task (a longer one runs twice); missing
+# vectors are re-queued sooner by the sweep below.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": float(os.environ.get("ITEMBANK_VISIBILITY_TIMEOUT", "3600")),
+}
+# A duplicate scan or evaluation run that reported no progress for this long lost its worker
+# and is marked failed (search.duplicates.services, search.evaluation.evaluate).
+ITEMBANK_STALE_JOB_SECONDS = float(os.environ.get("ITEMBANK_STALE_JOB_SECONDS", "900"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # Re-queue items whose vectors are missing or stale (embeddings.dispatch.sweep).
@@ -210,6 +280,15 @@ CELERY_BEAT_SCHEDULE["search-keywords-sweep"] = {
     "schedule": 300.0,
     "options": {"expires": 300.0},
 }
+# Delete search timings older than eight days (itembank.monitoring.timing.prune).
+CELERY_BEAT_SCHEDULE["monitoring-prune-search-timings"] = {
+    "task": "itembank.monitoring.tasks.prune_search_timings",
+    "schedule": 3600.0,
+    "options": {"queue": "default", "expires": 3600.0},
+}
+# /metrics: a Prometheus scraper sends "Authorization: Bearer <token>"; unset, only a logged-in
+# admin can read it.
+ITEMBANK_METRICS_TOKEN = os.environ.get("ITEMBANK_METRICS_TOKEN", "")
 
 # The optional LLM judge of ground-truth building (search.evaluation.llm): an OpenAI-compatible
 # chat endpoint (base URL ending in /v1); off while ITEMBANK_LLM_URL is unset.
@@ -218,11 +297,28 @@ ITEMBANK_LLM_MODEL = os.environ.get("ITEMBANK_LLM_MODEL", "gpt-4o-mini")
 ITEMBANK_LLM_API_KEY = os.environ.get("ITEMBANK_LLM_API_KEY", "")
 ITEMBANK_LLM_TIMEOUT = float(os.environ.get("ITEMBANK_LLM_TIMEOUT", "60"))
 
+# Every line carries the request / task id (itembank.logs). LOG_FORMAT=json (production) writes
+# one JSON object a line; the default is readable text. Celery's worker and beat use this too.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "itembank.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "itembank.logs.PlainFormatter"},
+        "json": {"()": "itembank.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # failed logins and lockouts are warnings; every successful login would be an info line
+        "axes": {"level": "WARNING"},
+    },
 }
