@@ -1,7 +1,9 @@
 """REST API of the search engine: `GET/POST /api/search/` and `GET /api/items/{id}/similar/`.
 
 Thin views over `search.engine.search`: parameters are checked here (types, unknown names) and
-by the engine (meaning); any `SearchError` is a 400 with its message in ``detail``.
+by the engine (meaning). A 400 is either ``{"detail": message}`` (a `SearchError` of the
+engine, or a body that does not parse) or ``{parameter: [messages]}`` (a parameter that failed
+validation, as DRF writes it); `BAD_REQUEST` documents both.
 """
 
 from __future__ import annotations
@@ -107,6 +109,24 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+BAD_REQUEST = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": "The engine refused the query (or the body did not parse).",
+            "properties": {"detail": {"type": "string"}},
+            "required": ["detail"],
+        },
+        {
+            "type": "object",
+            "description": "Messages per parameter name (non_field_errors: the whole request).",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "minProperties": 1,
+        },
+    ]
+}
+
+
 def _absolute(request: Request, url: str) -> str:
     return request.build_absolute_uri(url)
 
@@ -205,7 +225,7 @@ OPTION_PARAMETERS = [
 ]
 RESPONSES = {
     200: SearchResponseSerializer,
-    400: OpenApiResponse(ErrorSerializer, description="Bad query, filter, space or image."),
+    400: OpenApiResponse(BAD_REQUEST, description="Bad query, filter, space or image."),
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -79,8 +78,17 @@ class DecisionSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text=gettext_lazy("For a duplicate: the id of the item to keep"),
     )
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    retired_item = serializers.PrimaryKeyRelatedField(read_only=True)
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("Null once that user is deleted"),
+    )
+    retired_item = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("The item a duplicate retired; null for other kinds"),
+    )
 
     class Meta:
         model = PairDecision
@@ -176,15 +184,25 @@ class GroupDetailSerializer(GroupSerializer):
     def get_candidates(self, group: DuplicateGroup) -> list[dict]:
         return CandidateSerializer(services.group_candidates(group), many=True).data
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_suggested_keeper(self, group: DuplicateGroup) -> int | None:
         keeper = services.suggested_keeper(self._items(group))
         return keeper.pk if keeper is not None else None
 
 
 class ScanSerializer(serializers.ModelSerializer):
-    space = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    space = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("Null for a scan of exact matches only"),
+    )
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("Null for a scheduled scan"),
+    )
     percent = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -388,6 +406,10 @@ class ScanList(generics.ListCreateAPIView):
         "-created_at", "-id"
     )
 
+    def get_queryset(self) -> QuerySet[DuplicateScan]:
+        services.fail_interrupted()  # a scan whose worker died reads as failed
+        return super().get_queryset()
+
     @extend_schema(summary=gettext_lazy("Duplicate scans, newest first"))
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -412,3 +434,7 @@ class ScanDetail(generics.RetrieveAPIView):
     serializer_class = ScanSerializer
     permission_classes = [CanViewDuplicates]
     queryset = DuplicateScan.objects.select_related("space", "requested_by")
+
+    def get_queryset(self) -> QuerySet[DuplicateScan]:
+        services.fail_interrupted()  # a scan whose worker died reads as failed
+        return super().get_queryset()

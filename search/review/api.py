@@ -117,7 +117,18 @@ class MyLabelSerializer(serializers.ModelSerializer):
     position = serializers.IntegerField(source="pair.position", read_only=True)
     query = serializers.CharField(source="pair.query_external_id", read_only=True)
     candidate = serializers.CharField(source="pair.candidate_external_id", read_only=True)
-    submitted_at = serializers.DateTimeField(source="finished_at", read_only=True)
+    label = serializers.ChoiceField(
+        choices=LabelValue.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=gettext_lazy("Blank while a draft or skipped"),
+    )
+    submitted_at = serializers.DateTimeField(
+        source="finished_at",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("Null while a draft"),
+    )
 
     class Meta:
         model = Label
@@ -274,6 +285,35 @@ class ConflictSerializer(serializers.ModelSerializer):
     def get_adjudication(self, pair: ReviewPair) -> dict | None:
         adjudication = Adjudication.objects.filter(pair=pair).first()
         return AdjudicationSerializer(adjudication).data if adjudication else None
+
+
+class SampleLabelSerializer(serializers.Serializer):
+    reviewer = serializers.CharField()
+    label = serializers.ChoiceField(choices=LabelValue.choices)
+    grade = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    seconds_spent = serializers.IntegerField()
+
+
+class SampleAdjudicationSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(choices=LabelValue.choices)
+    grade = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    by = serializers.CharField(allow_null=True)
+
+
+class SampleSerializer(serializers.Serializer):
+    """One entry of the verification samples file (`sampling.export_samples`)."""
+
+    query = serializers.CharField()
+    candidate = serializers.CharField()
+    stratum = serializers.CharField(allow_blank=True)
+    similarity = serializers.FloatField(allow_null=True)
+    in_ground_truth = serializers.BooleanField()
+    labels = SampleLabelSerializer(many=True)
+    rank = serializers.IntegerField(required=False)
+    adjudication = SampleAdjudicationSerializer(required=False)
 
 
 def _campaign(pk: int) -> Campaign:
@@ -464,7 +504,21 @@ class Export(APIView):
                 ),
             )
         ],
-        responses={(200, "text/plain"): OpenApiTypes.STR},
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR, description=gettext_lazy("The file in the format asked for")
+            ),
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): SampleSerializer(many=True),
+            400: OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {"format": {"type": "array", "items": {"type": "string"}}},
+                    "required": ["format"],
+                },
+                description=gettext_lazy("An unknown format"),
+            ),
+        },
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         campaign = _campaign(pk)
