@@ -170,18 +170,17 @@ class CeleryWorker:
 
 def _forget_connections() -> None:
     """Drop the app's cached connection and producer pools (as Celery does after a fork), so
-    the next publish connects to the broker URL now configured, not to an earlier test's."""
-    pool, app._pool = app._pool, None
+    the next publish connects to the broker URL now configured, not to an earlier test's.
+
+    kombu keeps its pools in a global registry keyed by broker URL; `pools.reset()` closes them
+    and empties it, so a URL used again later gets a fresh pool rather than a closed one."""
+    from kombu import pools
+
+    app._pool = None
     amqp = app.__dict__.get("amqp")
-    producers = getattr(amqp, "_producer_pool", None)
     if amqp is not None:
         amqp._producer_pool = None
-    for old in (producers, pool):
-        if old is not None:
-            try:
-                old.force_close_all()
-            except Exception:  # a broker that is gone already
-                pass
+    pools.reset()
 
 
 @contextmanager
