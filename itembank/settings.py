@@ -240,6 +240,9 @@ SPECTACULAR_SETTINGS = {
 # hnsw.ef_search for dense search (raised further to 2·k). 200 keeps recall@10 >= 0.98 at
 # 176,443 x 2048 for ~16 ms p95 (docs/benchmarks.md); pgvector's default 40 gave 0.84.
 ITEMBANK_HNSW_EF_SEARCH = int(os.environ.get("ITEMBANK_HNSW_EF_SEARCH", "200"))
+# A web process re-checks whether the keyword (BM25) index is current at most this often; its own
+# saves are seen at once (search.keyword). The check is two aggregates over the bank.
+ITEMBANK_KEYWORD_CHECK_SECONDS = float(os.environ.get("ITEMBANK_KEYWORD_CHECK_SECONDS", "2"))
 
 # Celery: Redis as broker, results in the database (visible in the admin).
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from unittest import mock
 
+from django.test import TransactionTestCase, override_settings
+
 from itembank.celery import app
 from itembank.content import item_text
 from itembank.services import save_item
@@ -95,3 +97,25 @@ class KeywordTestCase(BaseTestCase):
 
     def test_empty_bank(self) -> None:
         self.assertEqual(search(SearchRequest(text="광합성", mode="bm25")).hits, [])
+
+
+class IndexCheckTestCase(TransactionTestCase):
+    """Outside a transaction the versions are checked at most every
+    ITEMBANK_KEYWORD_CHECK_SECONDS, and at once after a save in this process."""
+
+    def setUp(self) -> None:
+        keyword.reset_index()
+        self.addCleanup(keyword.reset_index)
+        receivers.broker_pause_reset()
+        self.addCleanup(receivers.broker_pause_reset)
+
+    def test_checks_are_throttled_but_own_saves_are_seen_at_once(self) -> None:
+        first = make_item(external_id="KW-1", stem="삼각형의 넓이를 구하시오.")
+        with override_settings(ITEMBANK_KEYWORD_CHECK_SECONDS=60):
+            self.assertIn(first.pk, keyword.get_index().position)
+            with self.assertNumQueries(0):
+                keyword.get_index()
+            second = make_item(external_id="KW-2", stem="원의 둘레를 구하시오.")
+            self.assertIn(second.pk, keyword.get_index().position)
+        with override_settings(ITEMBANK_KEYWORD_CHECK_SECONDS=0), self.assertNumQueries(2):
+            keyword.get_index()  # the two version aggregates; nothing changed
