@@ -34,4 +34,4 @@ RUN pip install --no-deps -e . \
 
 USER itembank
 EXPOSE 8000
-CMD ["gunicorn", "itembank.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+CMD ["gunicorn", "itembank.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
