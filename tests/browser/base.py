@@ -12,6 +12,8 @@ from django.conf import settings
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import override_settings
 
+from tests.base import PASSWORD
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
@@ -50,3 +52,19 @@ class BrowserTestCase(StaticLiveServerTestCase):
         super().tearDownClass()
         cls.media_override.disable()
         shutil.rmtree(cls.media_root, ignore_errors=True)
+
+    def new_page(self, *, timeout_ms: int = 20_000):
+        """A page in a fresh Korean browser context, closed after the test."""
+        context = self.browser.new_context(locale="ko-KR", viewport={"width": 1360, "height": 1000})
+        self.addCleanup(context.close)
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        return page
+
+    def log_in(self, page, username: str, next_path: str = "/items/") -> None:
+        """Sign in through the login form and wait for `next_path`."""
+        page.goto(f"{self.live_server_url}/accounts/login/?next={next_path}")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit].btn-primary")
+        page.wait_for_url(f"**{next_path}")

@@ -19,7 +19,7 @@ from search import keyword
 from search.evaluation.groundtruth import expert_set
 from search.evaluation.models import EvaluationRun, GroundTruthPair, GroundTruthSet
 from search.review.models import Adjudication, Campaign, Label
-from tests.base import PASSWORD, make_item, make_user, png_bytes
+from tests.base import make_item, make_user, png_bytes
 from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
 STEMS = [
@@ -61,22 +61,10 @@ class ReviewWalkTestCase(BrowserTestCase):
             for q, rel in GT.items()
             for r in rel
         )
-        self.contexts = []
-
-    def tearDown(self) -> None:
-        for context in self.contexts:
-            context.close()
 
     def login(self, username: str):
-        context = self.browser.new_context(locale="ko-KR", viewport={"width": 1360, "height": 1000})
-        self.contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(f"{self.live_server_url}/accounts/login/?next=/review/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit].btn-primary")
-        page.wait_for_url("**/review/")
+        page = self.new_page(timeout_ms=20_000)
+        self.log_in(page, username, "/review/")
         return page
 
     def shot(self, page, name: str) -> None:

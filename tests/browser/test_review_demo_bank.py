@@ -28,7 +28,7 @@ from search import keyword
 from search.evaluation import groundtruth
 from search.evaluation.models import EvaluationRun, GroundTruthPair
 from search.review.models import Adjudication, Campaign, Label
-from tests.base import PASSWORD, make_user
+from tests.base import make_user
 from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
 DEMO_SIZE = 600
@@ -58,22 +58,10 @@ class ReviewDemoBankTestCase(BrowserTestCase):
         self.planted, _ = groundtruth.build_planted(demo / "ground_truth_planted.json")
         self.assertGreater(self.tfidf.pairs.count(), 0)
         self.assertGreater(self.planted.pairs.count(), 0)
-        self.contexts = []
-
-    def tearDown(self) -> None:
-        for context in self.contexts:
-            context.close()
 
     def login(self, username: str):
-        context = self.browser.new_context(locale="ko-KR", viewport={"width": 1360, "height": 1000})
-        self.contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.goto(f"{self.live_server_url}/accounts/login/?next=/review/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit].btn-primary")
-        page.wait_for_url("**/review/")
+        page = self.new_page(timeout_ms=30_000)
+        self.log_in(page, username, "/review/")
         return page
 
     def shot(self, page, name: str) -> None:

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from embeddings import pipeline
 from itembank.models import Role
-from tests.base import PASSWORD, make_item, make_user
+from tests.base import make_item, make_user
 from tests.browser.base import SCREENSHOTS, BrowserTestCase
 from tests.embeddings.hashing_backend import make_space, register
 from tests.monitoring.base import add_timings
@@ -29,10 +29,7 @@ class DashboardBrowserTestCase(BrowserTestCase):
         add_timings([10 * i for i in range(1, 21)], mode="hybrid")
 
     def test_renders_and_refreshes(self) -> None:
-        context = self.browser.new_context(locale="ko-KR", viewport={"width": 1360, "height": 1000})
-        self.addCleanup(context.close)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+        page = self.new_page()
         errors: list[str] = []
 
         def console(msg) -> None:
@@ -43,11 +40,7 @@ class DashboardBrowserTestCase(BrowserTestCase):
         page.on("console", console)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.clock.install()
-        page.goto(f"{self.live_server_url}/accounts/login/?next=/ops/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit].btn-primary")
-        page.wait_for_url("**/ops/")
+        self.log_in(page, "admin", "/ops/")
         self.assertIn("운영 현황", page.locator("h1").inner_text())
         self.assertIn("190.5", page.locator("#ops-latency-1h").inner_text())
         page.screenshot(path=str(SCREENSHOTS / "ops-dashboard.png"), full_page=True)
