@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from itembank.models import Role, User
 from itembank.settings import env_bool
 
+FROM_ENV = "(password from the environment / 환경 변수의 비밀번호)"
 ACCOUNTS = [
     ("admin", Role.ADMIN, "관리자"),
     ("teacher", Role.TEACHER, "교사"),
@@ -56,7 +57,7 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save()
-                shown = "(password from the environment)" if from_env else f"/ {password}"
+                shown = FROM_ENV if from_env else f"/ {password}"
                 lines.append(f"  {label:<6} {username:<9} {shown}")
             else:
                 lines.append(f"  {label:<6} {username:<9} (existing account; password unchanged)")
