@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "search.duplicates",
     "search.evaluation",
     "search.review",
+    # benchmarks, seed_scale and load_test commands (not the product; benchmarks/__init__.py)
+    "benchmarks",
 ]
 
 MIDDLEWARE = [

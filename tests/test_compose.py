@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.management import get_commands
 from django.urls import reverse
 
+from scripts.devstack import Gunicorn
+
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "docker-compose.yml"
 GPU = ROOT / "docker-compose.gpu.yml"
@@ -250,9 +252,6 @@ def test_the_web_health_check_asks_healthz_with_an_allowed_host() -> None:
 def test_the_web_health_check_passes_against_gunicorn_in_production() -> None:
     """The health check command, run as compose runs it, against gunicorn with the production
     settings the compose file gives (HTTPS redirect on, behind a TLS proxy)."""
-    from itembank.stack import free_port
-
-    port = free_port()
     service = resolved(MAIN)["services"]["web"]
     env = {
         **os.environ,
@@ -261,33 +260,25 @@ def test_the_web_health_check_passes_against_gunicorn_in_production() -> None:
         "DJANGO_SETTINGS_MODULE": "itembank.settings",
     }
     env.pop("PYTEST_VERSION", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "itembank.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = Gunicorn(base_env=env, ready_path=None, output=subprocess.DEVNULL)
     check = service["healthcheck"]["test"]
     assert check[:2] == ["CMD", "python"]
     command = [
         sys.executable,
-        *(a.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for a in check[2:]),
+        *(a.replace("127.0.0.1:8000", f"127.0.0.1:{server.port}") for a in check[2:]),
     ]
-    try:
+    with server:
         deadline = time.monotonic() + 60
         while True:
             proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
-            if proc.returncode == 0 or time.monotonic() > deadline or server.poll() is not None:
+            exited = server.process is not None and server.process.poll() is not None
+            if proc.returncode == 0 or time.monotonic() > deadline or exited:
                 break
             time.sleep(0.5)
         assert proc.returncode == 0, proc.stderr[-2000:]
         # Without the Host header it sends, Django would refuse the probe (DisallowedHost).
         bare = [*command[:-1], command[-1].replace("headers={'Host': h}", "headers={}")]
         assert subprocess.run(bare, env=env, capture_output=True, timeout=30).returncode != 0
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_the_beat_health_check_watches_its_schedule_file() -> None:

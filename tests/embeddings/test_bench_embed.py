@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
-from embeddings.management.commands.bench_embed import parse_mix, synthetic_items
-from embeddings.testing import build_tiny_qwen3_vl
+from benchmarks.management.commands.bench_embed import parse_mix, synthetic_items
+from tests.support.checkpoints import build_tiny_qwen3_vl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # 2 shared cores: one intra-op thread is far faster than two threads fighting for them.

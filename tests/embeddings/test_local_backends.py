@@ -14,8 +14,8 @@ from PIL import Image
 from embeddings.backends.base import BackendConfig, BackendError
 from embeddings.backends.local import ConcatEncoder, ImageEncoder, TextEncoder
 from embeddings.backends.registry import clear_cache, load_backend
-from embeddings.testing import build_tiny_siglip, build_tiny_text_encoder
 from itembank.content import ModelInput, item_text
+from tests.support.checkpoints import build_tiny_siglip, build_tiny_text_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # 2 shared cores: one intra-op thread is far faster than two threads fighting for them.

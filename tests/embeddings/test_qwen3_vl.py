@@ -15,8 +15,8 @@ from embeddings.backends.base import BackendConfig, BackendError
 from embeddings.backends.images import smart_resize, to_rgb
 from embeddings.backends.qwen3_vl import Qwen3VLEmbedder, instruction_text
 from embeddings.backends.registry import clear_cache, load_backend
-from embeddings.testing import build_tiny_qwen3_vl
 from itembank.content import ModelInput, item_text
+from tests.support.checkpoints import build_tiny_qwen3_vl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # 2 shared cores: one intra-op thread is far faster than two threads fighting for them.

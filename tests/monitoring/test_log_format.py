@@ -12,7 +12,7 @@ from datetime import datetime
 from django.test import SimpleTestCase
 
 from itembank import logs
-from itembank.stack import ROOT
+from scripts.devstack import ROOT
 
 
 def record(message: str = "hello %s", args=("world",), exc_info=None) -> logging.LogRecord:

@@ -10,10 +10,10 @@ import math
 import numpy as np
 from django.core.management import call_command
 
+from benchmarks import bench_search as benchmark
 from embeddings.models import EmbeddingSpace, ItemEmbedding
 from embeddings.services import index_state
 from itembank.models import Item
-from search import benchmark
 from tests.base import BaseTestCase
 
 

@@ -1,4 +1,4 @@
-"""The load and stability client (`search.loadtest`, `load_test`) against a live server on the
+"""The load and stability client (`benchmarks.loadtest`, `load_test`) against a live server on the
 test database: real logins, real searches, figures computed, failures counted."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import LiveServerTestCase, SimpleTestCase
 
+from benchmarks import loadtest
 from itembank.models import Role
-from search import keyword, loadtest
+from search import keyword
 from tests.base import PASSWORD, make_item, make_user, png_bytes
 from tests.search.test_engine import embedded_space, make_bank
 

@@ -15,7 +15,6 @@ from django.utils import translation
 
 from embeddings.backends.base import BackendConfig
 from embeddings.backends.qwen3_vl_reranker import Qwen3VLReranker
-from embeddings.testing import build_tiny_qwen3_vl, build_tiny_text_encoder
 from itembank.celery import app
 from itembank.content import ModelInput, model_input
 from search import keyword, rerank
@@ -23,6 +22,7 @@ from search.engine import SearchError, SearchRequest, search
 from search.models import SearchSettings
 from tests.base import BaseTestCase, make_item, png_bytes
 from tests.search.test_engine import embedded_space, ids, make_bank
+from tests.support.checkpoints import build_tiny_qwen3_vl, build_tiny_text_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(1)

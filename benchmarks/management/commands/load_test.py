@@ -1,4 +1,5 @@
-"""Load and stability runs against the search endpoints and item pages (`search.loadtest`).
+"""Load (Locust, headless) and stability runs against the search endpoints and item pages
+(`benchmarks.loadtest`).
 
     ./dev manage load_test --serve --users 16 --duration 120          # gunicorn started here
     ./dev manage load_test --url http://127.0.0.1:8000 --username u --password p --requests 500
@@ -27,7 +28,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from search import loadtest
+from benchmarks import loadtest
+from scripts.devstack import Gunicorn
 
 LOAD_USER = "loadtest"
 
@@ -152,12 +154,11 @@ class Command(BaseCommand):
         if options["serve"]:
             with tempfile.TemporaryDirectory(prefix="loadtest-static-") as static_root:
                 self.collect_static(static_root)
-                server = loadtest.Server(
-                    root=Path(settings.BASE_DIR),
+                server = Gunicorn(
                     workers=options["workers"],
                     threads=options["threads"],
                     timeout=options["worker_timeout"],
-                    env={"STATIC_ROOT": static_root},
+                    env={"STATIC_ROOT": static_root, "DJANGO_DEBUG": "0"},
                 )
                 report["server"] = {
                     "workers": options["workers"],

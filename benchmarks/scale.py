@@ -34,15 +34,14 @@ from typing import Any
 
 from django.db import connection
 
+from itembank.demo import figures
+from itembank.demo.base import CIRCLED, Draft, Template
+from itembank.demo.generator import SUBJECT_CODES, draw, signature, slots_of, subject_quotas
+from itembank.demo.variations import make_duplicate
 from itembank.images import check_image
 from itembank.models import Item, ItemType
 from itembank.services import BulkImage, BulkItem, bulk_save_items
 from itembank.signals import item_content_changed
-
-from . import figures
-from .base import CIRCLED, Draft, Template
-from .generator import SUBJECT_CODES, draw, signature, slots_of, subject_quotas
-from .variations import make_duplicate
 
 PREFIX = "SCALE-"
 CHUNK = 5000

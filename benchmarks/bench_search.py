@@ -3,7 +3,8 @@
 Quality (shared/design/search-and-metrics.md, trec_eval's definitions): Recall@k = relevant
 items in the top k ÷ all relevant items of the query; MRR = 1 / rank of the first relevant item,
 no cutoff; Hit@1 on duplicates = the first result is a planted duplicate (relevance 2). A run's
-ranking is its scores descending, ties by external id ascending (`search.runs.rank_order`).
+ranking is its scores descending, ties by external id ascending; the metrics are
+`search.evaluation.metrics`, the ones evaluation runs report.
 Queries with no relevant items are left out of the means (counted); queries missing from the
 run, or that retrieved nothing, score 0. The query item is never relevant to itself.
 
@@ -16,11 +17,11 @@ checked against exact search (a sequential scan) for recall@10.
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import connection, transaction
@@ -29,8 +30,13 @@ from embeddings.models import EmbeddingSpace, ItemEmbedding
 from embeddings.npz import PGCOPY_HEADER, PGCOPY_TRAILER, pack_copy_rows
 from embeddings.services import drop_index, ensure_index
 from itembank.models import Item, ItemStatus, Subject
+from search.evaluation import metrics
 
-from .runs import rank_order
+from .stats import percentile
+
+if TYPE_CHECKING:
+    from scripts.devstack import Gunicorn
+
 
 PREFIX = "BENCHSEARCH-"
 CHUNK_ROWS = 8192
@@ -51,21 +57,6 @@ def parse_qrels(pairs: Mapping[str, object]) -> dict[str, dict[str, int]]:
         else:
             qrels[query] = {str(doc): 1 for doc in judged}  # type: ignore[union-attr]
     return qrels
-
-
-def ranking(scores: Mapping[str, float]) -> list[str]:
-    return [doc for doc, _score in rank_order(dict(scores))]
-
-
-def recall_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
-    return len(relevant.intersection(ranked[:k])) / len(relevant)
-
-
-def reciprocal_rank(ranked: Sequence[str], relevant: set[str]) -> float:
-    for position, doc in enumerate(ranked, start=1):
-        if doc in relevant:
-            return 1.0 / position
-    return 0.0
 
 
 @dataclass
@@ -100,14 +91,14 @@ def score_run(
     rrs: list[float] = []
     dup_hits: list[float] = []
     for query, judged in qrels.items():
-        relevant = {doc for doc, grade in judged.items() if grade >= 1 and doc != query}
+        relevant = {doc: grade for doc, grade in judged.items() if grade >= 1 and doc != query}
         if not relevant:
             quality.left_out += 1
             continue
-        ranked = [doc for doc in ranking(results.get(query, {})) if doc != query]
+        ranked = metrics.ranking(results.get(query, {}), exclude=query)
         for k in ks:
-            recalls[k].append(recall_at(ranked, relevant, k))
-        rrs.append(reciprocal_rank(ranked, relevant))
+            recalls[k].append(metrics.recall_at(ranked, relevant, k))
+        rrs.append(metrics.reciprocal_rank(ranked, relevant))
         duplicates = {doc for doc in relevant if judged[doc] >= duplicate_grade}
         if duplicates:
             dup_hits.append(1.0 if ranked[:1] and ranked[0] in duplicates else 0.0)
@@ -124,17 +115,6 @@ def _mean(values: Sequence[float]) -> float:
 
 
 # -- latency figures -------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) with linear interpolation between order statistics."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 @dataclass
@@ -493,83 +473,8 @@ def bench_engine(requests: Sequence[object], label: str, *, warmup: int = 3) -> 
     return Latency(label, samples, extra=_mean_timings(collected))
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LoopbackServer:
-    """gunicorn serving this project on 127.0.0.1 (one sync worker), for the duration of a
-    `with` block; the environment (database, settings) is inherited."""
-
-    def __init__(self, workers: int = 1, ready_path: str = "/api/", timeout: float = 120) -> None:
-        self.port = free_port()
-        self.workers = workers
-        self.ready_path = ready_path
-        self.timeout = timeout
-        self.process = None
-
-    def __enter__(self) -> LoopbackServer:
-        import subprocess
-        import sys
-
-        from django.conf import settings
-
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "itembank.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--timeout",
-                "300",
-                "--log-level",
-                "warning",
-            ],
-            cwd=str(settings.BASE_DIR),
-        )
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                self.get(self.ready_path)
-                return self
-            except OSError:
-                time.sleep(0.25)
-        self.__exit__()
-        raise RuntimeError("gunicorn did not answer in time")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except Exception:
-                self.process.kill()
-                self.process.wait()
-
-    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:
-        import http.client
-
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-        try:
-            conn.request("GET", path, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-
 def bench_http(
-    server: LoopbackServer, paths: Sequence[str], token: str, label: str, *, warmup: int = 3
+    server: Gunicorn, paths: Sequence[str], token: str, label: str, *, warmup: int = 3
 ) -> Latency:
     """Sequential GETs with token auth; every answer must be 200."""
     headers = {"Authorization": f"Token {token}", "Accept-Language": "en"}

@@ -9,7 +9,7 @@ bank's planted families.
 Phases run in this order so the scratch items never take part in the demo-bank figures:
 quality, engine modes on the demo space, HTTP endpoint, scratch space (fill, SQL dense at each
 ef_search with recall against exact, the engine's dense path), then the scratch space is dropped
-unless --keep. See search/benchmark.py for the synthetic vectors.
+unless --keep. See benchmarks/bench_search.py for the synthetic vectors.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from benchmarks import bench_search as benchmark
 from embeddings.models import ItemEmbedding
 from itembank.models import Item, Role, User
-from search import benchmark, runs
+from scripts.devstack import Gunicorn
+from search import runs
 
 QUALITY_MODES = (("dense", None), ("bm25", None), ("hybrid", 0.5), ("hybrid", 0.7), ("rrf", None))
 ENGINE_MODES = (("dense", None), ("bm25", None), ("hybrid", 0.7), ("rrf", None))
@@ -169,7 +171,7 @@ class Command(BaseCommand):
         token = Token.objects.create(user=user)
         out = []
         try:
-            with benchmark.LoopbackServer() as server:
+            with Gunicorn(timeout=300, ready_path="/api/") as server:
                 for mode, alpha in (("dense", None), ("hybrid", 0.7)):
                     params = {"mode": mode, "k": 10, "space": space}
                     if alpha is not None:

@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw
 from embeddings.backends.base import BackendConfig, BackendError
 from embeddings.backends.registry import backend_class
 from itembank.content import ModelInput, item_text
+from tests.support.checkpoints import build_real_2b_dir
 
 STEMS = [
     "다음 중 계산 결과가 가장 큰 것은?",
@@ -149,8 +150,6 @@ class Command(BaseCommand):
             if opts["random_weights"]:
                 if opts["backend"] != "qwen3-vl":
                     raise CommandError("--random-weights is for --backend qwen3-vl")
-                from embeddings.testing import build_real_2b_dir
-
                 model_path = str(build_real_2b_dir(Path(tmp) / "qwen3-vl-2b-random"))
                 options["random_weights"] = True
             items, labels = synthetic_items(opts["items"], mix, Path(tmp))

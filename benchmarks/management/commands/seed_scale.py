@@ -1,6 +1,6 @@
 """Build a bank at production scale for load tests: `seed_scale --items 176443 --embed`.
 
-Generates the items from the demo templates (`itembank.demo.scale`), writes them in chunks with
+Generates the items from the demo templates (`benchmarks.scale`), writes them in chunks with
 the bulk import path, and with --embed registers the offline default space if the bank has none,
 embeds every missing item into the default space in this process and stores the BM25 tokens.
 Resumable: run it again after an interruption and it carries on (nothing done is redone).
@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from itembank.demo import scale
+from benchmarks import scale
 from itembank.models import Item, User
 
 

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-
-def load_benchmark():
-    path = settings.BASE_DIR / "benchmarks" / "bench_import.py"
-    spec = importlib.util.spec_from_file_location("bench_import", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import bench_import
 
 
 class Command(BaseCommand):
@@ -24,4 +15,4 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the BENCH- items")
 
     def handle(self, *args, count: int, keep: bool, **options) -> None:
-        load_benchmark().run(count, self.stdout.write, keep=keep)
+        bench_import.run(count, self.stdout.write, keep=keep)

@@ -8,6 +8,9 @@
 `run` then migrates, loads the demo bank on first start, makes the demo accounts and starts a
 Celery worker for each queue, Celery beat and the web server, and stops them all on Ctrl-C.
 `test` runs pytest in this process with the same services.
+
+The process helpers here (`free_port`, `stop_process`, `Gunicorn`) are the one implementation the
+tests and the benchmarks use too; product code never imports this module.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("ITEMBANK_DATA_DIR", ROOT / ".data")).resolve()
@@ -107,6 +114,127 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class Gunicorn:
+    """gunicorn serving this project on a free 127.0.0.1 port for the length of a `with` block.
+
+    Its environment is `base_env` (this process's by default) updated with `env`. With
+    `ready_path` the start waits until a GET of it answers 200; with None it returns at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        threads: int = 1,
+        timeout: int = 120,
+        env: dict[str, str] | None = None,
+        base_env: Mapping[str, str] | None = None,
+        ready_path: str | None = "/accounts/login/",
+        start_timeout: float = 120.0,
+        output: IO | int | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "itembank.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            str(timeout),
+            "--graceful-timeout",
+            "10",
+            "--log-level",
+            "warning",
+        ]
+        self.env = {**(os.environ if base_env is None else base_env), **(env or {})}
+        self.ready_path = ready_path
+        self.start_timeout = start_timeout
+        self.output = output
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        out = self.output
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=None if out is None else subprocess.STDOUT,
+        )
+        if self.ready_path is None:
+            return self
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if self.get(self.ready_path, timeout=10)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.25)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not answer in time")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            stop_process(self.process, timeout=30)
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, timeout: float = 300
+    ) -> tuple[int, bytes]:
+        """(status, body) of a GET; error statuses are answers too, not exceptions."""
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def memory(self) -> dict[str, dict[str, float]]:
+        """Current and peak resident memory (MiB) of the master and each worker, from /proc."""
+        if self.process is None:
+            return {}
+        pids = [self.process.pid, *child_pids(self.process.pid)]
+        names = ["master", *(f"worker{n}" for n in range(1, len(pids)))]
+        return {name: rss_mib(pid) for name, pid in zip(names, pids, strict=True)}
+
+
+def rss_mib(pid: int) -> dict[str, float]:
+    """{"rss": current, "peak": peak} resident memory of a process in MiB (0 when unknown)."""
+    values = {"VmRSS": 0.0, "VmHWM": 0.0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in values:
+                values[key] = float(rest.split()[0]) / 1024
+    except OSError:
+        pass
+    return {"rss": values["VmRSS"], "peak": values["VmHWM"]}
+
+
+def child_pids(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("PPid:"):
+                if int(line.split()[1]) == pid:
+                    found.append(int(status.parent.name))
+                break
+    return sorted(found)
 
 
 def services_env(pg_name: str) -> dict[str, str]:
@@ -198,7 +326,7 @@ def main(argv: list[str]) -> int:
     if verb == "manage":
         services_env("pg")
         return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT).returncode
-    print("usage: python -m itembank.stack run|test|manage ...", file=sys.stderr)
+    print("usage: python -m scripts.devstack run|test|manage ...", file=sys.stderr)
     return 2
 
 
