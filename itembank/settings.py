@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,9 +50,33 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # HTTPS. SecurityMiddleware also sends X-Content-Type-Options: nosniff and
-# Referrer-Policy: same-origin (Django's defaults); itembank.security adds the CSP.
+# Referrer-Policy: same-origin (Django's defaults); django-csp adds the CSP below and
+# itembank.security the Permissions-Policy.
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles, fonts and connections from this site only (KaTeX, htmx and Swagger UI are
+# served locally, templates hold no inline script or <style>), images also as data:/blob:, no
+# plugins, no framing. Sent on every response, API answers and uploaded files included.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # style="…" attributes in markup: the admin's item thumbnails (itembank.admin) and the
+        # database-down page (templates/503.html, which cannot load static files) need this;
+        # KaTeX, htmx and Swagger UI set styles through the DOM, which the policy allows
+        # (tests/browser/test_csp.py). An attribute cannot load anything or run code; <style>
+        # elements stay forbidden.
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and appends the client to
 # X-Forwarded-For, which login throttling then counts against: itembank.security.client_ip).
 ITEMBANK_BEHIND_TLS_PROXY = env_bool("ITEMBANK_BEHIND_TLS_PROXY")
@@ -98,7 +123,10 @@ MIDDLEWARE = [
     # also covers the session and auth middleware below it
     "itembank.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "itembank.security.ContentSecurityPolicyMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY above); skips Django's technical
+    # 404/500 pages under DEBUG, which are styled inline
+    "csp.middleware.CSPMiddleware",
+    "itembank.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
