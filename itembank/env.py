@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-T = TypeVar("T")
+T = TypeVar("T", int, float)
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -56,7 +56,7 @@ def _number(name: str, default: T, kind: Callable[[str], T], what: str, minimum:
         number = kind(value)
     except ValueError:
         raise _refuse(name, value, f"it must be {what}") from None
-    if minimum is not None and number < minimum:  # type: ignore[operator]
+    if minimum is not None and number < minimum:
         raise _refuse(name, value, f"it must be {what} of at least {minimum:g}")
     return number
 

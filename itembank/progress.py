@@ -8,7 +8,7 @@ thousands.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.management.base import OutputWrapper
 from tqdm import tqdm
@@ -27,7 +27,7 @@ class ProgressBar:
         enabled: bool = True,
     ) -> None:
         # OutputWrapper adds a line ending to every write; tqdm needs the stream under it.
-        self.stream: IO[str] = getattr(stream, "_out", stream)
+        self.stream = cast(IO[str], stream._out) if isinstance(stream, OutputWrapper) else stream
         self.unit = unit
         self.min_total = min_total
         self.enabled = enabled
