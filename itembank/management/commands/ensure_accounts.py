@@ -8,15 +8,14 @@ only the admin account is made: teachers and reviewers get real accounts from an
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from itembank.env import env_bool, env_str
 from itembank.models import Role, User
-from itembank.settings import env_bool
 
 FROM_ENV = "(password from the environment / 환경 변수의 비밀번호)"
 ACCOUNTS = [
@@ -27,7 +26,7 @@ ACCOUNTS = [
 
 
 def stored_password(name: str, env: str) -> str:
-    if value := os.environ.get(env):
+    if value := env_str(env):
         return value
     path = Path(settings.DATA_DIR) / f"{name}-password.txt"
     if path.exists():
@@ -52,7 +51,7 @@ class Command(BaseCommand):
             admin = role == Role.ADMIN
             password = admin_password if admin else demo_password
             env_name = "ITEMBANK_ADMIN_PASSWORD" if admin else "ITEMBANK_DEMO_PASSWORD"
-            from_env = os.environ.get(env_name)
+            from_env = env_str(env_name)
             user, created = User.objects.get_or_create(username=username, defaults={"role": role})
             if created:
                 user.set_password(password)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -11,32 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from itembank.importing import ImportFailed, import_path
-
-
-class ProgressBar:
-    """A plain-text bar on stderr, redrawn at most ten times a second."""
-
-    def __init__(self, stream, width: int = 30) -> None:
-        self.stream = stream
-        self.width = width
-        self.last = 0.0
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if total < 200 or (now - self.last < 0.1 and done < total):
-            return
-        self.last = now
-        filled = self.width * done // total
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {100 * done // total:3d}%")
-        self.stream.flush()
-        self.drawn = True
-
-    def finish(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+from itembank.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -53,18 +26,19 @@ class Command(BaseCommand):
                 account = get_user_model().objects.get(username=user)
             except get_user_model().DoesNotExist as exc:
                 raise CommandError(_("There is no user “%(name)s”.") % {"name": user}) from exc
-        bar = ProgressBar(sys.stderr)
+        # small files import in a blink: no bar for them
+        bar = ProgressBar(self.stderr, min_total=200, enabled=options["verbosity"] > 0)
         try:
             result = import_path(path, user=account, via="import", progress=bar)
         except ImportFailed as exc:
-            bar.finish()
+            bar.close()
             for error in exc.errors:
                 self.stderr.write(str(error))
             raise CommandError(
                 _("Nothing was imported: %(count)d problem(s) in %(name)s.")
                 % {"count": len(exc.errors), "name": path}
             ) from exc
-        bar.finish()
+        bar.close()
         self.stdout.write(
             _(
                 "%(total)d items: %(created)d created, %(updated)d updated, "

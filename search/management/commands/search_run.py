@@ -15,7 +15,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from embeddings.management.commands.embed_items import ProgressBar
+from itembank.progress import ProgressBar
 from search import runs
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
         output = options["output"]
         if output != "-" and not Path(output).parent.is_dir():
             raise CommandError(_("The folder of %(path)s does not exist.") % {"path": output})
-        bar = ProgressBar(len(queries.items), self.stderr._out)
+        bar = ProgressBar(self.stderr, unit="queries")
         try:
             report = runs.run_queries(
                 queries.items,
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 alpha=options["alpha"],
                 rerank=options["rerank"],
                 space=options["space"],
-                progress=lambda done, total: bar.update(done, final=done == total),
+                progress=bar,
             )
         except runs.RunError as exc:
             raise CommandError(str(exc)) from exc

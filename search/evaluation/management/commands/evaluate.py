@@ -20,7 +20,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from embeddings.management.commands.embed_items import ProgressBar
+from itembank.progress import ProgressBar
 from search.evaluation import evaluate, metrics
 from search.evaluation.groundtruth import GroundTruthError
 from search.evaluation.models import EvaluationRun, GroundTruthSet
@@ -109,12 +109,7 @@ class Command(BaseCommand):
         self._print(outputs[0][2], options["json"])
 
     def _one(self, gt, options, mode, alpha, sweep) -> dict:
-        bar = ProgressBar(1, self.stderr._out)
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done, final=done == total)
-
+        progress = ProgressBar(self.stderr, unit="queries")
         if isinstance(gt, GroundTruthSet) and not options["no_save"]:
             run = evaluate.create_run(
                 gt,
