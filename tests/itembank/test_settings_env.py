@@ -124,7 +124,17 @@ READ = re.compile(
     r"""(?:\benv_[a-z]+\(|os\.environ\.get\(|os\.getenv\(|os\.environ\[|stored_password\([^,]+,)"""
     r"""\s*["']([A-Z][A-Z0-9_]+)["']"""
 )
-SKIPPED = {".venv", ".data", "tests", "node_modules", "staticfiles", "static", "test-artifacts"}
+# benchmarks/ is not the product: its only variables pass a config file to its own Locust process.
+SKIPPED = {
+    ".venv",
+    ".data",
+    "tests",
+    "benchmarks",
+    "node_modules",
+    "staticfiles",
+    "static",
+    "test-artifacts",
+}
 
 
 def product_sources() -> list[Path]:
