@@ -8,8 +8,8 @@ from django.db.utils import ConnectionHandler
 from django.test import TestCase
 from django.urls import reverse
 
-from itembank.monitoring import health
 from itembank.stack import free_port
+from monitoring import health
 from tests.embeddings.worker import broker
 from tests.monitoring.base import CLOSED_BROKER
 
