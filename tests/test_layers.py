@@ -158,9 +158,7 @@ def test_the_walk_sees_the_packages_and_function_level_imports() -> None:
     assert {"itembank.models", "embeddings.pipeline", "search.engine"} <= set(MODULES)
     assert "itembank.celery" in GRAPH["itembank"]
     assert all(not module.endswith("migrations") for module in MODULES)
-    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
-        {"a", "b", "c"}
-    ]
+    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 
 def test_no_module_imports_a_higher_layer() -> None:
