@@ -7,6 +7,7 @@ class EmbeddingsConfig(AppConfig):
     verbose_name = _("Embeddings")
 
     def ready(self) -> None:
+        # Inside ready(): receivers imports the models, which Django loads after the app configs.
         from itembank.signals import item_content_changed
 
         from .receivers import queue_embedding

@@ -30,6 +30,10 @@ BROKER_DOWN_PAUSE = 30.0
 # The sweep keeps at most this many messages waiting in the gpu queue.
 SWEEP_MAX_QUEUED = 20
 
+# Sent by name (CELERY_TASK_ROUTES routes it to `gpu`): `embeddings.tasks` imports this module,
+# never the reverse.
+EMBED_ITEMS_TASK = "embeddings.tasks.embed_items_task"
+
 _broker_down_until = 0.0
 _lock = threading.Lock()
 
@@ -64,8 +68,6 @@ def queue_after_save(item_ids: Sequence[int]) -> int:
     items up later.
     """
     global _broker_down_until
-    from .tasks import embed_items_task
-
     ids = [int(pk) for pk in item_ids]
     if not ids:
         return 0
@@ -81,7 +83,9 @@ def queue_after_save(item_ids: Sequence[int]) -> int:
             for space_id, options in spaces:
                 size = batch_size_for(EmbeddingSpace(options=options))
                 for chunk in chunked(ids, size):
-                    embed_items_task.apply_async((space_id, chunk), connection=conn, retry=False)
+                    app.signature(EMBED_ITEMS_TASK, (space_id, chunk)).apply_async(
+                        connection=conn, retry=False
+                    )
                     sent += 1
     except Exception as exc:  # the broker (or anything else) must not break a save
         with _lock:
@@ -105,13 +109,12 @@ def enqueue(
 ) -> int:
     """Send the items to the gpu queue as one task per batch (a Celery group); returns the
     number of tasks. Raises the broker's error if it cannot be reached (the caller shows it)."""
-    from .tasks import embed_items_task
-
     chunks = chunked(list(item_ids), batch_size or batch_size_for(space))
     if not chunks:
         return 0
     group(
-        embed_items_task.s(space.pk, chunk, force=force, top_up=False) for chunk in chunks
+        app.signature(EMBED_ITEMS_TASK, (space.pk, chunk), {"force": force, "top_up": False})
+        for chunk in chunks
     ).apply_async()
     return len(chunks)
 

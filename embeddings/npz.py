@@ -34,6 +34,7 @@ from numpy.lib import format as npy_format
 from itembank.models import Item
 
 from .models import EmbeddingFailure, EmbeddingSpace, ItemEmbedding
+from .services import drop_index, ensure_index
 
 CHUNK_ROWS = 8192
 HALF_MAX = float(np.finfo(np.float16).max)
@@ -375,8 +376,6 @@ def import_npz(
 
 def build_index(space: EmbeddingSpace, maintenance_work_mem: str = "2GB") -> float | None:
     """Build the space's HNSW index (if missing); seconds taken, or None when it has none."""
-    from .services import ensure_index
-
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -396,8 +395,6 @@ def import_with_index(
     """`import_npz` with the space's index dropped just before the load and built after it (HNSW
     builds far faster over a loaded table than it grows row by row). A file refused by the checks
     leaves the index alone; a load that fails later (a bad row) rebuilds it all the same."""
-    from .services import drop_index
-
     dropped = False
 
     def drop() -> None:

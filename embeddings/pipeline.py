@@ -10,6 +10,7 @@ is never written twice, however many workers or retries deliver the same ids.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -352,8 +353,6 @@ def embed_inputs(
 
 
 def _free_accelerator_memory() -> None:
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()

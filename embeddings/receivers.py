@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from .dispatch import queue_after_save
+
 logger = logging.getLogger(__name__)
 
 
@@ -13,8 +15,6 @@ def queue_embedding(sender, item_ids=(), **kwargs) -> None:
     Runs after the save committed. It must never fail or hold up the save: when the broker is
     down the error is logged and the sweep embeds the items later.
     """
-    from .dispatch import queue_after_save
-
     try:
         queue_after_save(list(item_ids))
     except Exception:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import redis
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from pgvector import HalfVector
 from pgvector.django import CosineDistance, HalfVectorField
+
+from itembank.celery import app
 
 from .backends.base import BackendError
 from .backends.registry import BACKENDS, load_backend
@@ -236,10 +239,6 @@ PRIORITY_STEPS = (3, 6, 9)
 
 def queue_depths(queues: Sequence[str] = ("gpu", "default")) -> dict[str, int | None]:
     """Messages waiting in each Celery queue (None when the broker cannot be reached)."""
-    import redis
-
-    from itembank.celery import app
-
     depths: dict[str, int | None] = dict.fromkeys(queues)
     try:
         client = redis.Redis.from_url(

@@ -5,11 +5,18 @@
 
 from __future__ import annotations
 
+import base64
+import tempfile
+import time
+from pathlib import Path
+
 from celery import Task, shared_task
 from celery.utils.log import get_task_logger
 from django.db import InterfaceError, OperationalError
 
 from . import dispatch, pipeline
+from .backends.base import BackendError
+from .backends.registry import load_backend
 from .models import EmbeddingSpace
 
 logger = get_task_logger(__name__)
@@ -74,14 +81,6 @@ def embed_query(
     it never loads a GPU model itself. `image_b64` is an uploaded image's bytes, base64. Past
     `deadline` (epoch seconds) the caller has given up: nothing is computed.
     """
-    import base64
-    import tempfile
-    import time
-    from pathlib import Path
-
-    from .backends.base import BackendError
-    from .backends.registry import load_backend
-
     if deadline is not None and time.time() > deadline:
         logger.info("query arrived after its deadline; skipped")
         return None

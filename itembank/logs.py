@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
+
+from celery import signals
+from django.conf import settings
+from django.utils.log import log_response
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 task_id: ContextVar[str | None] = ContextVar("task_id", default=None)
@@ -78,8 +83,6 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils.log import log_response
-
         rid = valid_request_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
         request.request_id = rid
         rid_token = request_id.set(rid)
@@ -141,17 +144,11 @@ def _task_postrun(sender=None, **kwargs) -> None:
 
 def _setup_logging(**kwargs) -> None:
     """Celery's worker and beat log through settings.LOGGING, like the web process."""
-    import logging.config
-
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
 
 
 def connect_celery_signals() -> None:
     """Called once from itembank.celery, before any worker sets up its logging."""
-    from celery import signals
-
     signals.setup_logging.connect(_setup_logging, weak=False)
     signals.before_task_publish.connect(_before_task_publish, weak=False)
     signals.task_prerun.connect(_task_prerun, weak=False)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -104,8 +105,6 @@ def store_image(item: Item, new: NewImage, position: int) -> ItemImage:
 
 def delete_unreferenced_files(names: Iterable[str]) -> None:
     """Remove stored files no image row points at any more (runs after commit)."""
-    from django.core.files.storage import default_storage
-
     for name in set(names):
         if not ItemImage.objects.filter(file=name).exists():
             default_storage.delete(name)

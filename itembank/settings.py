@@ -102,7 +102,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "axes",
     "itembank",
-    "itembank.monitoring",
+    "monitoring",
     "embeddings",
     "search",
     "search.duplicates",
@@ -307,9 +307,9 @@ CELERY_BEAT_SCHEDULE["search-keywords-sweep"] = {
     "schedule": 300.0,
     "options": {"expires": 300.0},
 }
-# Delete search timings older than eight days (itembank.monitoring.timing.prune).
+# Delete search timings older than eight days (monitoring.timing.prune).
 CELERY_BEAT_SCHEDULE["monitoring-prune-search-timings"] = {
-    "task": "itembank.monitoring.tasks.prune_search_timings",
+    "task": "monitoring.tasks.prune_search_timings",
     "schedule": 3600.0,
     "options": {"queue": "default", "expires": 3600.0},
 }

@@ -41,7 +41,7 @@ urlpatterns = [
     path("review/", include("search.review.urls")),
     path("evaluation/", include("search.evaluation.urls")),
     # ops/ (dashboard), metrics (Prometheus), healthz/ (container healthcheck)
-    path("", include("itembank.monitoring.urls")),
+    path("", include("monitoring.urls")),
     path("", include("itembank.item_urls")),
 ]
 

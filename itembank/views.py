@@ -12,11 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from search.authoring import gate_for as duplicate_gate
-
 from . import services
 from .filters import ItemFilterForm
 from .forms import ItemForm
+from .gates import save_gate
 from .history import item_history
 from .models import Item, ItemImage
 from .permissions import can_edit_items, can_read_items, require
@@ -85,7 +84,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ItemForm(request.POST, request.FILES, instance=item)
         if form.is_valid():
-            gate = duplicate_gate(request, form)
+            gate = save_gate(request, form)
             if gate.blocked:  # probable duplicates: warn before saving
                 ctx = {"form": form, "item": None, "duplicates": gate.check}
                 return render(request, "itembank/item_form.html", ctx)
@@ -107,7 +106,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
     if request.method == "POST":
         form = ItemForm(request.POST, request.FILES, instance=item)
-        gate = duplicate_gate(request, form) if form.is_valid() else None
+        gate = save_gate(request, form) if form.is_valid() else None
         if gate is not None and gate.blocked:  # probable duplicates: warn before saving
             saved = Item.objects.get(pk=pk)
             ctx = {"form": form, "item": saved, "duplicates": gate.check}

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import threading
 
+from kiwipiepy import Kiwi
+
 from itembank.models import LATEX_PATTERN
 
 KEEP_TAGS = {"NNG", "NNP", "NNB", "NR", "NP", "XR", "SL", "SN", "SH", "VV", "VA"}
@@ -63,8 +65,6 @@ def kiwi():
     """One Kiwi per thread (loading takes about a second)."""
     instance = getattr(_local, "kiwi", None)
     if instance is None:
-        from kiwipiepy import Kiwi
-
         instance = Kiwi()
         for word in USER_WORDS:
             instance.add_user_word(word, "NNG", 0)

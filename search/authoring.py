@@ -21,6 +21,7 @@ the item can be saved.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import time
@@ -28,17 +29,23 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import imagehash
 from django.contrib import messages
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from PIL import Image, UnidentifiedImageError
 
 from itembank.content import content_hash, item_text
 from itembank.models import Item, ItemImage
 from itembank.permissions import can_administer
 from search.duplicates import exact
+from search.duplicates.models import PairDecision
+from search.duplicates.services import DecisionError, record_decision
+from search.engine import SearchError, SearchRequest, search
+from search.models import SearchSettings
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +149,6 @@ def exact_image_matches(
 
 def image_phash(data: bytes):
     """pHash of image bytes, or None when they cannot be decoded."""
-    import io
-
-    import imagehash
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -253,8 +255,6 @@ def decided_pairs(item_id: int | None, others: Sequence[int]) -> set[int]:
     """Ids among `others` already judged together with `item_id` in duplicate review."""
     if item_id is None or not others:
         return set()
-    from search.duplicates.models import PairDecision
-
     pairs = PairDecision.objects.filter(
         Q(item_a_id=item_id, item_b_id__in=others) | Q(item_b_id=item_id, item_a_id__in=others)
     ).values_list("item_a_id", "item_b_id")
@@ -263,7 +263,6 @@ def decided_pairs(item_id: int | None, others: Sequence[int]) -> set[int]:
 
 def model_candidates(draft: Draft) -> list[tuple[Item, float]]:
     """The default space's nearest items of the same subject: (item, cosine similarity)."""
-    from search.engine import SearchRequest, search
 
     request = SearchRequest(
         text=item_text(draft.stem, draft.choices),
@@ -281,9 +280,6 @@ def model_candidates(draft: Draft) -> list[tuple[Item, float]]:
 
 
 def check_draft(draft: Draft) -> DuplicateCheck:
-    from search.engine import SearchError
-    from search.models import SearchSettings
-
     started = time.perf_counter()
     settings = SearchSettings.load()
     check = DuplicateCheck(
@@ -369,8 +365,6 @@ class Gate:
         Keeping the new item and retiring the existing one is for admins only (only they retire
         items anywhere in the bank); a refused or failed relation is reported, never fatal.
         """
-        from search.duplicates.services import DecisionError, record_decision
-
         others = Item.objects.in_bulk([pk for pk, _relation in self.relations])
         recorded = 0
         for pk, relation in self.relations:

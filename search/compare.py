@@ -20,7 +20,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+import imagehash
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
 from itembank.content import choice_label
 from itembank.models import Item, ItemImage
@@ -321,9 +323,6 @@ class ImageRow:
 
 def perceptual_hash(image: ItemImage):
     """pHash of a stored figure, or None when the file cannot be read."""
-    import imagehash
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with image.file.open("rb") as handle, Image.open(handle) as img:
             img.load()

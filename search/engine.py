@@ -32,15 +32,17 @@ Errors a user can cause or fix raise `SearchError` with a translated message; vi
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import math
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -48,15 +50,17 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from embeddings.backends.base import BackendError
+from embeddings.backends.registry import load_backend
 from embeddings.models import EmbeddingSpace, ItemEmbedding
 from embeddings.services import default_space, distance_expression
+from itembank.celery import app
 from itembank.filters import ItemFilterForm
 from itembank.images import check_image
 from itembank.models import Item
-from itembank.monitoring.timing import recorded
 
 from . import keyword, rerank
 from .models import SearchSettings
+from .signals import search_timed
 
 logger = logging.getLogger(__name__)
 
@@ -228,12 +232,9 @@ def _resolve_space(name: str | None, settings: SearchSettings) -> EmbeddingSpace
 # -- query vectors ------------------------------------------------------------------------------
 
 
-def _call_worker(task, args: Sequence, timeout: float):
-    """Send a task to the gpu queue and wait for its value; SearchError on any failure."""
-    from celery.exceptions import TimeoutError as CeleryTimeout
-
-    from itembank.celery import app
-
+def _call_worker(task: str, args: Sequence, timeout: float):
+    """Send the task named `task` to the gpu queue and wait for its value; SearchError on any
+    failure. By name: the tasks modules import the services, never the reverse."""
     try:
         with app.connection_for_write(
             connect_timeout=min(timeout, 2.0),
@@ -244,7 +245,7 @@ def _call_worker(task, args: Sequence, timeout: float):
             },
         ) as conn:
             # The task skips work past the deadline (the caller has given up by then).
-            result = task.apply_async(
+            result = app.signature(task).apply_async(
                 tuple(args),
                 {"deadline": time.time() + timeout},
                 queue="gpu",
@@ -289,13 +290,9 @@ def _embed_query(space: EmbeddingSpace, text: str, image: bytes | None, timeout:
             _("The embedding space %(name)s does not read text.") % {"name": space.name}
         )
     if (space.device or "cpu") != "cpu":
-        from embeddings.tasks import embed_query
-
         b64 = base64.b64encode(image).decode("ascii") if image else ""
-        vector = _call_worker(embed_query, (space.pk, text, b64), timeout)
+        vector = _call_worker("embeddings.tasks.embed_query", (space.pk, text, b64), timeout)
     else:
-        from embeddings.backends.registry import load_backend
-
         try:
             backend = load_backend(space.config())
             with tempfile.TemporaryDirectory(prefix="query-") as tmp:
@@ -450,10 +447,8 @@ def _rerank(
         except BackendError as exc:
             raise SearchError(_("The reranker could not run: %(error)s") % {"error": exc}) from exc
     else:
-        from .tasks import rerank_task
-
         scores = _call_worker(
-            rerank_task,
+            "search.tasks.rerank_task",
             (
                 {
                     "backend": config.backend,
@@ -472,7 +467,41 @@ def _rerank(
     return _ordered(candidates)
 
 
-@recorded  # the latency of searches served to users (itembank.monitoring)
+def _timed(function: Callable[[SearchRequest], SearchResult]):
+    """Send `search_timed` after each call (monitoring records the searches served to users)."""
+
+    @functools.wraps(function)
+    def wrapper(request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        try:
+            result = function(request)
+        except Exception as exc:
+            mode = request.mode if isinstance(getattr(request, "mode", None), str) else ""
+            search_timed.send(
+                sender=SearchRequest,
+                mode=mode,
+                milliseconds=_since(started),
+                results=0,
+                error=type(exc).__name__,
+            )
+            raise
+        search_timed.send(
+            sender=SearchRequest,
+            mode=result.mode,
+            milliseconds=_since(started),
+            results=len(result.hits),
+            error="",
+        )
+        return result
+
+    return wrapper
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+@_timed
 def search(request: SearchRequest) -> SearchResult:
     clock = _Clock()
     settings = SearchSettings.load()

@@ -109,6 +109,8 @@ class BM25Index:
     """A bm25s index over the stored tokens, with the item id of each document."""
 
     def __init__(self, ids: Sequence[int], corpus: Sequence[list[str]]) -> None:
+        # Here, not at the top: bm25s takes ~0.7 s to import (scipy) and every process loads
+        # this module with the search app; only the process that builds an index needs it.
         import bm25s
 
         self.ids = np.asarray(ids, dtype=np.int64)

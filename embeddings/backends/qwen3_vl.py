@@ -46,6 +46,10 @@ from itembank.content import ModelInput
 from .base import BackendConfig, BackendError
 from .images import QWEN_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, load_qwen_image
 
+# torch and transformers are imported inside the functions that need them: they take seconds to
+# import and most processes never run this model (the registry loads this module only for a
+# space that uses it, and search.rerank borrows its device helpers).
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_INSTRUCTION = "Represent the user's input."

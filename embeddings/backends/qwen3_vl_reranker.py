@@ -33,6 +33,9 @@ from .qwen3_vl import (
     torch_dtype,
 )
 
+# torch and transformers are imported inside the methods that need them: seconds to import,
+# and only the process that loads the reranker needs them.
+
 SYSTEM_PROMPT = (
     "Judge whether the Document meets the requirements based on the Query and the Instruct "
     'provided. Note that the answer can only be "yes" or "no".'

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from embeddings import dispatch, pipeline
-from itembank.monitoring.models import SearchTiming
 from itembank.services import save_item
+from monitoring.models import SearchTiming
 from tests.base import BaseTestCase, make_item
 from tests.embeddings.hashing_backend import make_space, register
 

@@ -8,7 +8,7 @@ from django.db.utils import ConnectionHandler
 from django.test import TestCase
 from django.urls import reverse
 
-from itembank.monitoring import health
+from monitoring import health
 from scripts.devstack import free_port
 from tests.embeddings.worker import broker
 from tests.monitoring.base import CLOSED_BROKER

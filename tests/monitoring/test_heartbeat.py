@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.test import SimpleTestCase, TransactionTestCase
 
-from itembank.monitoring import figures
+from monitoring import figures
 from tests.embeddings.worker import CeleryWorker, RedisServer, broker
 from tests.monitoring.base import CLOSED_BROKER
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.cache import cache
 from django.test import SimpleTestCase, override_settings
 
-from itembank.monitoring import figures
+from monitoring import figures
 
 
 class MediaSizeTests(SimpleTestCase):

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from itembank.models import Item
-from itembank.monitoring import timing
-from itembank.monitoring.models import SearchTiming
-from itembank.monitoring.tasks import prune_search_timings
+from monitoring import timing
+from monitoring.models import SearchTiming
+from monitoring.tasks import prune_search_timings
 from search import keyword
 from search.engine import SearchError, SearchRequest, search
 from search.models import SearchSettings
@@ -81,7 +81,7 @@ class SearchTimingTests(BaseTestCase):
             )
         with (
             timing.search_source("web"),
-            self.assertLogs("itembank.monitoring.timing", "WARNING") as logged,
+            self.assertLogs("monitoring.timing", "WARNING") as logged,
         ):
             result = search(SearchRequest(text=self.items[2].stem, mode="dense", k=3))
         self.assertEqual(len(result.hits), 3)

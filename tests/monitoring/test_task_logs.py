@@ -16,7 +16,7 @@ from django.test import TransactionTestCase
 
 from itembank import logs
 from itembank.celery import app
-from itembank.monitoring.tasks import prune_search_timings
+from monitoring.tasks import prune_search_timings
 from tests.base import BaseTestCase
 from tests.embeddings.worker import CeleryWorker, RedisServer, broker, wait_for
 from tests.monitoring.test_request_id import Capture
@@ -25,7 +25,7 @@ from tests.monitoring.test_request_id import Capture
 class EagerTaskTests(BaseTestCase):
     def capture(self) -> Capture:
         handler = Capture()
-        logger = logging.getLogger("itembank.monitoring.tasks")
+        logger = logging.getLogger("monitoring.tasks")
         logger.addHandler(handler)
         self.addCleanup(logger.removeHandler, handler)
         return handler
@@ -36,7 +36,7 @@ class EagerTaskTests(BaseTestCase):
         self.assertEqual(result.get(), 0)
         (record,) = handler.records
         self.assertEqual(record.task_id, "eager-task-1")
-        self.assertEqual(record.task, "itembank.monitoring.tasks.prune_search_timings")
+        self.assertEqual(record.task, "monitoring.tasks.prune_search_timings")
         self.assertIsNone(logs.task_id.get())  # unbound again after the task
 
     def test_the_request_id_carries_into_the_task(self) -> None:
@@ -87,6 +87,6 @@ class WorkerTaskLogTests(TransactionTestCase):
 
         found = wait_for(line, timeout=30)
         self.assertIsNotNone(found, worker.output()[-3000:])
-        self.assertEqual(found["task"], "itembank.monitoring.tasks.prune_search_timings")
+        self.assertEqual(found["task"], "monitoring.tasks.prune_search_timings")
         self.assertEqual(found["request_id"], "req-from-web")
-        self.assertEqual(found["logger"], "itembank.monitoring.tasks")
+        self.assertEqual(found["logger"], "monitoring.tasks")

@@ -1,4 +1,4 @@
-"""Search latency: one row per search served to a user (see itembank.monitoring.timing)."""
+"""Search latency: one row per search served to a user (see monitoring.timing)."""
 
 from __future__ import annotations
 

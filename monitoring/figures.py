@@ -20,15 +20,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from celery.app.control import flatten_reply
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
+from django_celery_results.models import TaskResult
+from kombu.pidbox import Mailbox
 
 from embeddings import pipeline
 from embeddings.models import EmbeddingFailure, EmbeddingSpace, ItemEmbedding
 from embeddings.services import queue_depths
+from itembank.celery import app
 from itembank.models import Item, ItemStatus
 
 from .models import SearchTiming
@@ -149,11 +153,6 @@ def _ask_workers(timeout: float) -> dict[str, tuple[str, ...]]:
     connection of our own (short timeouts, no reconnection attempts) rather than through the
     app's shared producer pool, which retries and can wait for a free connection.
     """
-    from celery.app.control import flatten_reply
-    from kombu.pidbox import Mailbox
-
-    from itembank.celery import app
-
     conf = app.conf
     mailbox = Mailbox(
         conf.control_exchange,
@@ -256,8 +255,6 @@ def _task_exception(result: str | None) -> str:
 
 
 def failures(limit: int = RECENT_FAILURES) -> Failures:
-    from django_celery_results.models import TaskResult
-
     embedding = EmbeddingFailure.objects.select_related("item", "space").order_by(
         "-last_failed_at", "-pk"
     )

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from itembank.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +36,6 @@ def database_status(connection: BaseDatabaseWrapper | None = None) -> str:
 
 def broker_status(url: str | None = None, timeout: float = BROKER_TIMEOUT) -> str:
     """ "ok" when the Redis broker at `url` (default: Celery's) answers PING, else "down"."""
-    import redis
-
-    from itembank.celery import app
-
     try:
         client = redis.Redis.from_url(
             url or app.conf.broker_url, socket_connect_timeout=timeout, socket_timeout=timeout

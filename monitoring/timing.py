@@ -1,9 +1,12 @@
 """Recording how long searches take, for the latency figures of the dashboard and /metrics.
 
-`recorded` wraps `search.engine.search` (the single entry point every caller goes through) and
-writes a `SearchTiming` row for each search served to a user: its mode, where it came from, the
-wall time, the number of results, and the error class when it failed. Where it came from is the
-view serving the request (see SOURCES); a block can also name its source with `search_source`.
+`search.engine.search` (the single entry point every caller goes through) sends
+`search.signals.search_timed` after each call; `record_search`, connected in
+MonitoringConfig.ready, writes a `SearchTiming` row for each search served to a user: its mode,
+where it came from, the wall time, the number of results, and the error class when it failed.
+The search layer only announces; which searches count, and the table, are monitoring's. Where
+a search came from is the view serving the request (see SOURCES); a block can also name its
+source with `search_source`.
 
 Searches run outside a web request (evaluation runs, review sampling, benchmarks, commands) are
 not recorded: thousands of them would swamp the users' latency figures, and an insert per search
@@ -14,10 +17,8 @@ Recording never breaks a search: the insert runs in its own savepoint and any er
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -26,6 +27,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from itembank import logs
+
+from .models import SearchTiming
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +75,6 @@ def current_source() -> str | None:
 
 def record(source: str, mode: str, milliseconds: float, results: int = 0, error: str = "") -> None:
     """Store one timing; never raises (a broken or unreachable database is logged)."""
-    from .models import SearchTiming
-
     if connection.in_atomic_block and connection.needs_rollback:
         logger.warning("search timing not recorded: the transaction is already broken")
         return
@@ -91,34 +92,16 @@ def record(source: str, mode: str, milliseconds: float, results: int = 0, error:
         logger.warning("could not record a search timing", exc_info=True)
 
 
-def recorded(search: Callable) -> Callable:
-    """Decorator for `search.engine.search`: time each call and record it (see module doc)."""
-
-    @functools.wraps(search)
-    def wrapper(request, *args, **kwargs):
-        source = current_source()
-        if source is None:
-            return search(request, *args, **kwargs)
-        started = time.perf_counter()
-        try:
-            result = search(request, *args, **kwargs)
-        except Exception as exc:
-            mode = request.mode if isinstance(getattr(request, "mode", None), str) else ""
-            record(source, mode, _since(started), error=type(exc).__name__)
-            raise
-        record(source, result.mode, _since(started), results=len(result.hits))
-        return result
-
-    return wrapper
-
-
-def _since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
+def record_search(
+    sender, mode: str, milliseconds: float, results: int, error: str, **kwargs
+) -> None:
+    """`search.signals.search_timed` → a SearchTiming row when the search was served to a user."""
+    source = current_source()
+    if source is not None:
+        record(source, mode, milliseconds, results=results, error=error)
 
 
 def prune(keep: timedelta = KEEP) -> int:
     """Delete timings older than `keep` (one indexed DELETE); returns the rows deleted."""
-    from .models import SearchTiming
-
     deleted, _by_model = SearchTiming.objects.filter(created_at__lt=timezone.now() - keep).delete()
     return deleted

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class MonitoringConfig(AppConfig):
-    name = "itembank.monitoring"
-    label = "monitoring"
-    verbose_name = _("Monitoring")
