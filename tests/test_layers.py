@@ -17,12 +17,7 @@ LAYERS = {"itembank": 0, "embeddings": 1, "search": 2, "monitoring": 3}
 
 # Known offenders that other branches of issue 10 remove; each entry goes when they merge.
 # removed when branch jobs/support merges
-ALLOWED_UPWARD = {
-    # support: the scale benchmark and its seeding command move out to benchmarks/
-    ("itembank.demo.scale", "embeddings"),
-    ("itembank.demo.scale", "search"),
-    ("itembank.management.commands.seed_scale", "embeddings"),
-}
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
 # removed when branch jobs/support merges
 ALLOWED_CYCLES = {
     # jobs: enqueued through the job framework instead of importing the tasks module
@@ -204,3 +199,24 @@ def test_only_task_modules_import_task_modules() -> None:
         and (module, target) not in ALLOWED_TASK_IMPORTS
     ]
     assert not wrong, "services enqueue by task name, never import tasks:\n" + "\n".join(wrong)
+
+
+OUTSIDE_THE_PRODUCT = ("benchmarks", "tests", "scripts")
+
+
+def test_the_product_never_imports_benchmarks_tests_or_scripts() -> None:
+    # Benchmarks, the load test, test support and the dev launcher may import the product;
+    # the installed packages never import them (they are not installed in a deployment).
+    wrong = []
+    for module, path in sorted(MODULES.items()):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            for name in names:
+                if name.partition(".")[0] in OUTSIDE_THE_PRODUCT:
+                    line = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    wrong.append(f"{module} imports {name} ({line})")
+    assert not wrong, "product code importing non-product code:\n" + "\n".join(wrong)
