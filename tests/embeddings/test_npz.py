@@ -66,6 +66,9 @@ def test_bad_rows_finds_nan_inf_overflow_and_zero() -> None:
 
 class NpzImportTests(TestCase):
     def setUp(self) -> None:
+        # The assertions read English messages; without this the tests passed only after
+        # another test had left English active (they failed alone, in Korean).
+        self.enterContext(translation.override("en"))
         self.space = EmbeddingSpace.objects.create(
             name="precomputed", backend="default", dimensions=DIMS, enabled=False
         )
