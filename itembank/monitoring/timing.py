@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from typing import Any, TypeVar, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -91,7 +92,10 @@ def record(source: str, mode: str, milliseconds: float, results: int = 0, error:
         logger.warning("could not record a search timing", exc_info=True)
 
 
-def recorded(search: Callable) -> Callable:
+_Search = TypeVar("_Search", bound=Callable[..., Any])
+
+
+def recorded(search: _Search) -> _Search:
     """Decorator for `search.engine.search`: time each call and record it (see module doc)."""
 
     @functools.wraps(search)
@@ -109,7 +113,7 @@ def recorded(search: Callable) -> Callable:
         record(source, result.mode, _since(started), results=len(result.hits))
         return result
 
-    return wrapper
+    return cast(_Search, wrapper)
 
 
 def _since(started: float) -> float:
