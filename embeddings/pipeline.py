@@ -26,6 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from itembank.content import ModelInput, content_hash, model_input
 from itembank.models import Item
 
+from .backends.base import EmbeddingBackend
 from .backends.registry import load_backend
 from .models import EmbeddingFailure, EmbeddingSpace, ItemEmbedding
 
@@ -224,13 +225,18 @@ def embed_items(
 
 
 def _embed_batch(
-    space: EmbeddingSpace, backend, revision: str, chunk: Sequence[int], *, force: bool
+    space: EmbeddingSpace,
+    backend: EmbeddingBackend,
+    revision: str,
+    chunk: Sequence[int],
+    *,
+    force: bool,
 ) -> EmbedResult:
     result = EmbedResult()
-    items = Item.objects.filter(pk__in=chunk)
+    pending = Item.objects.filter(pk__in=chunk)
     if not force:
-        items = items.filter(~_current(space))
-    items = list(items.order_by("pk"))
+        pending = pending.filter(~_current(space))
+    items = list(pending.order_by("pk"))
     found = set(Item.objects.filter(pk__in=chunk).values_list("pk", flat=True))
     result.gone = len(chunk) - len(found)
     result.unchanged = len(found) - len(items)
@@ -300,7 +306,7 @@ def describe(exc: BaseException) -> str:
 
 
 def embed_inputs(
-    backend, inputs: Sequence[ModelInput], dimensions: int
+    backend: EmbeddingBackend, inputs: Sequence[ModelInput], dimensions: int
 ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """Embed `inputs`; returns vectors and errors by index.
 

@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .images import check_image
-from .models import Difficulty, Item, ItemType, SchoolLevel, Subject
+from .models import Difficulty, Item, ItemType, SchoolLevel, Subject, User
 from .services import BulkImage, BulkItem, bulk_save_items
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv")
@@ -284,6 +286,11 @@ def _records_json(text: str) -> list[tuple[int, Any]]:
     decoder = json.JSONDecoder()
     ws = re.compile(r"[ \t\r\n]*")
 
+    def skip_ws(pos: int) -> int:
+        match = ws.match(text, pos)
+        assert match is not None  # the pattern matches the empty string too
+        return match.end()
+
     def line_of(pos: int) -> int:
         return text.count("\n", 0, pos) + 1
 
@@ -294,10 +301,10 @@ def _records_json(text: str) -> list[tuple[int, Any]]:
             exc.lineno,
         )
 
-    pos = ws.match(text, 0).end()
+    pos = skip_ws(0)
     if not text.startswith("[", pos):
         raise _fail(_("A .json file must hold a list of items: [{...}, {...}]."), line_of(pos))
-    pos = ws.match(text, pos + 1).end()
+    pos = skip_ws(pos + 1)
     records: list[tuple[int, Any]] = []
     if text.startswith("]", pos):
         pos += 1
@@ -308,15 +315,15 @@ def _records_json(text: str) -> list[tuple[int, Any]]:
             except json.JSONDecodeError as exc:
                 raise bad(exc) from exc
             records.append((line_of(pos), value))
-            pos = ws.match(text, end).end()
+            pos = skip_ws(end)
             if text.startswith(",", pos):
-                pos = ws.match(text, pos + 1).end()
+                pos = skip_ws(pos + 1)
                 continue
             if text.startswith("]", pos):
                 pos += 1
                 break
             raise _fail(_("Not valid JSON: expected “,” or “]” after an item."), line_of(pos))
-    if ws.match(text, pos).end() != len(text):
+    if skip_ws(pos) != len(text):
         raise _fail(_("Not valid JSON: extra text after the list."), line_of(pos))
     return records
 
@@ -626,7 +633,7 @@ def _run(
     suffix: str,
     images: _ImageSource,
     *,
-    user,
+    user: User | AnonymousUser | None,
     via: str,
     progress: Progress | None,
     started: float,
@@ -671,7 +678,7 @@ def _language() -> str:
 def import_path(
     path: Path,
     *,
-    user=None,
+    user: User | AnonymousUser | None = None,
     via: str = "import",
     progress: Progress | None = None,
 ) -> ImportResult:
@@ -708,7 +715,7 @@ def import_file(
     fileobj: IO[bytes],
     name: str,
     *,
-    user=None,
+    user: User | AnonymousUser | None = None,
     via: str = "import",
     progress: Progress | None = None,
 ) -> ImportResult:
@@ -746,7 +753,7 @@ class _JobProgress:
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         self.last = 0.0
-        self.connection = None
+        self.connection: BaseDatabaseWrapper | None = None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()

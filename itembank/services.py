@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models, transaction
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from .content import content_hash, item_text
 from .images import CheckedImage
-from .models import Item, ItemImage, ItemRevision, ItemStatus, has_latex
+from .models import Item, ItemImage, ItemRevision, ItemStatus, User, has_latex
 from .signals import item_content_changed
 
 # Fields shown in the history; images are tracked by name and checksum.
@@ -103,10 +105,10 @@ def store_image(item: Item, new: NewImage, position: int) -> ItemImage:
     return img
 
 
-def delete_unreferenced_files(names: Iterable[str]) -> None:
+def delete_unreferenced_files(names: Iterable[str | None]) -> None:
     """Remove stored files no image row points at any more (runs after commit)."""
     for name in set(names):
-        if not ItemImage.objects.filter(file=name).exists():
+        if name is not None and not ItemImage.objects.filter(file=name).exists():
             default_storage.delete(name)
 
 
@@ -119,8 +121,8 @@ def apply_image_changes(item: Item, changes: ImageChanges) -> None:
     )
     removed = [img for pk, img in existing.items() if pk not in order]
     removed_names = [img.file.name for img in removed]
-    for img in removed:
-        img.delete()
+    for gone in removed:
+        gone.delete()
     position = 0
     for pk in order:
         img = existing.get(pk)
@@ -141,7 +143,7 @@ def apply_image_changes(item: Item, changes: ImageChanges) -> None:
 def save_item(
     item: Item,
     *,
-    user=None,
+    user: User | AnonymousUser | None = None,
     images: ImageChanges | None = None,
     via: str = "web",
     action: str | None = None,
@@ -186,7 +188,11 @@ def save_item(
 
 @transaction.atomic
 def set_status(
-    items: Iterable[Item], status: ItemStatus | str, *, user=None, via: str = "web"
+    items: Iterable[Item],
+    status: ItemStatus | str,
+    *,
+    user: User | AnonymousUser | None = None,
+    via: str = "web",
 ) -> int:
     """Change the status of several items at once, with one history entry each."""
     changed = 0
@@ -207,7 +213,7 @@ def set_status(
     return changed
 
 
-def jsonable(value):
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -250,7 +256,7 @@ class BulkResult:
     content_changed: list[int]
 
 
-def _image_label(original_name: str, file_name: str, sha256: str) -> str:
+def _image_label(original_name: str, file_name: str | None, sha256: str) -> str:
     return f"{original_name or file_name} ({sha256[:8]})"
 
 
@@ -277,7 +283,7 @@ def _store_bulk_image(item: Item, new: BulkImage, position: int, saved: set[str]
 def bulk_save_items(
     entries: Sequence[BulkItem],
     *,
-    user=None,
+    user: User | AnonymousUser | None = None,
     via: str = "import",
     action: str = ItemRevision.Action.IMPORT,
     progress: Callable[[int], None] | None = None,
@@ -366,11 +372,11 @@ def bulk_save_items(
             old.delete()
         rows: list[ItemImage] = []
         revisions: list[ItemRevision] = []
-        for item, entry, changes in [*new_items, *changed]:
-            if entry is not None:
+        for item, stored, changes in [*new_items, *changed]:
+            if stored is not None:
                 rows += [
                     _store_bulk_image(item, image, position, saved)
-                    for position, image in enumerate(entry.images)
+                    for position, image in enumerate(stored.images)
                 ]
             revisions.append(
                 ItemRevision(

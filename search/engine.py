@@ -37,10 +37,11 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
@@ -130,7 +131,7 @@ class _Clock:
         self.timings: dict[str, float] = {}
 
     @contextmanager
-    def measure(self, name: str):
+    def measure(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
             yield
@@ -145,7 +146,7 @@ class _Clock:
 # -- validation ---------------------------------------------------------------------------------
 
 
-def _check_k(k, settings: SearchSettings) -> int:
+def _check_k(k: object, settings: SearchSettings) -> int:
     if k is None:
         k = settings.k
     if isinstance(k, bool) or not isinstance(k, int):
@@ -159,7 +160,7 @@ def _check_k(k, settings: SearchSettings) -> int:
     return k
 
 
-def _check_alpha(alpha, settings: SearchSettings) -> float:
+def _check_alpha(alpha: object, settings: SearchSettings) -> float:
     if alpha is None:
         alpha = settings.alpha
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not math.isfinite(alpha):
@@ -232,7 +233,7 @@ def _resolve_space(name: str | None, settings: SearchSettings) -> EmbeddingSpace
 # -- query vectors ------------------------------------------------------------------------------
 
 
-def _call_worker(task: str, args: Sequence, timeout: float):
+def _call_worker(task: str, args: Sequence[object], timeout: float) -> Any:
     """Send the task named `task` to the gpu queue and wait for its value; SearchError on any
     failure. By name: the tasks modules import the services, never the reverse."""
     try:
@@ -245,7 +246,7 @@ def _call_worker(task: str, args: Sequence, timeout: float):
             },
         ) as conn:
             # The task skips work past the deadline (the caller has given up by then).
-            result = app.signature(task).apply_async(
+            result = app.signature(task).apply_async(  # type: ignore[call-arg]  # celery-types omits connection=
                 tuple(args),
                 {"deadline": time.time() + timeout},
                 queue="gpu",
@@ -280,7 +281,9 @@ def _call_worker(task: str, args: Sequence, timeout: float):
     return value
 
 
-def _embed_query(space: EmbeddingSpace, text: str, image: bytes | None, timeout: float):
+def _embed_query(
+    space: EmbeddingSpace, text: str, image: bytes | None, timeout: float
+) -> list[float]:
     if image is not None and "image" not in (space.modalities or []):
         raise SearchError(
             _("The embedding space %(name)s does not read images.") % {"name": space.name}
@@ -342,7 +345,7 @@ def dense_candidates(
     qs = ItemEmbedding.objects.filter(space=space).filter(q)
     if exclude:
         qs = qs.exclude(item_id__in=list(exclude))
-    qs = (
+    nearest = (
         qs.annotate(distance=distance_expression(space, vector))
         .order_by(F("distance").asc())
         .values_list("item_id", "distance")[:n]
@@ -353,7 +356,7 @@ def dense_candidates(
             # Keep scanning the graph until n rows pass the filters (pgvector >= 0.8); relaxed
             # order may return them slightly out of order, so they are re-sorted below.
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        rows = list(qs)
+        rows = list(nearest)
     return sorted(((pk, 1.0 - float(d)) for pk, d in rows), key=lambda r: (-r[1], r[0]))
 
 
@@ -605,6 +608,7 @@ def search(request: SearchRequest) -> SearchResult:
         elif mode == "bm25":
             candidates = [_Candidate(pk, keyword=s, score=s) for pk, s in bm25]
         elif mode == "hybrid":
+            assert alpha is not None  # checked above for hybrid
             candidates = fuse_weighted(dense, bm25, alpha)
         else:
             candidates = fuse_rrf(dense, bm25)
@@ -620,7 +624,7 @@ def search(request: SearchRequest) -> SearchResult:
     with clock.measure("load"):
         candidates = candidates[:k]
         items = Item.objects.prefetch_related("images").in_bulk([c.item_id for c in candidates])
-        hits = []
+        hits: list[SearchHit] = []
         for c in candidates:
             if c.item_id not in items:  # deleted meanwhile
                 continue
@@ -647,6 +651,6 @@ def search(request: SearchRequest) -> SearchResult:
     )
 
 
-def similar_items(item: Item, k: int = 10, **overrides) -> SearchResult:
+def similar_items(item: Item, k: int = 10, **overrides: Any) -> SearchResult:
     """More like this: the items nearest to `item` (never `item` itself), with the defaults."""
     return search(SearchRequest(item_id=item.pk, k=k, **overrides))

@@ -21,11 +21,12 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from itembank.content import item_text
@@ -51,7 +52,7 @@ def query_tokens(text: str) -> list[str]:
     return tokenize(text)
 
 
-def stale_items():
+def stale_items() -> QuerySet[Item]:
     """Items without stored tokens, or whose tokens were computed from other content."""
     current = ItemKeywords.objects.filter(
         item=OuterRef("pk"), content_hash=OuterRef("content_hash")
@@ -168,7 +169,7 @@ _items_version: tuple | None = None
 _checked_at: float | None = None  # time.monotonic() of the last version check
 
 
-def _version(model) -> tuple:
+def _version(model: type[Item] | type[ItemKeywords]) -> tuple:
     agg = model.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
     return (agg["n"], agg["latest"])
 
@@ -206,7 +207,7 @@ def get_index() -> BM25Index:
         return _index
 
 
-def mark_changed(sender=None, **kwargs) -> None:
+def mark_changed(sender: Any = None, **kwargs: Any) -> None:
     """Item content changed in this process: check the versions at the next search."""
     global _checked_at
     with _lock:

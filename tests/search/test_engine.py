@@ -100,6 +100,8 @@ class DenseTestCase(EngineTestCase):
 
         backend = HashingBackend(self.space.config())
         query = backend.embed_query("이차방정식 두 근의 합")
+        # All six items have a vector, so all six come back.
+        self.assertEqual(sorted(ids(result)), sorted(i.pk for i in self.items))
         for hit in result.hits:
             row = ItemEmbedding.objects.get(space=self.space, item=hit.item)
             vector = [float(x) for x in row.embedding]
@@ -294,13 +296,29 @@ class FusionTestCase(EngineTestCase):
         bm25_hits = search(SearchRequest(text=text, mode="bm25", k=6)).hits
         dense = {h.item.pk: h.dense for h in dense_hits}
         bm25 = {h.item.pk: h.keyword for h in bm25_hits}
-        nd, nb = minmax(dense), minmax(bm25)
+        # Every item has a vector; the words of the query occur in some items, not in all.
+        self.assertEqual(len(dense), 6)
+        self.assertTrue(2 <= len(bm25) < 6, bm25)
+        # Each list scaled to [0, 1] by its own lowest and highest score, by hand; an item missing
+        # from the BM25 list counts 0 there.
+        lo_d, hi_d = min(dense.values()), max(dense.values())
+        lo_b, hi_b = min(bm25.values()), max(bm25.values())
+        self.assertLess(lo_d, hi_d)
+        self.assertLess(lo_b, hi_b)
+        expected = {
+            pk: 0.4 * (dense[pk] - lo_d) / (hi_d - lo_d)
+            + 0.6 * ((bm25[pk] - lo_b) / (hi_b - lo_b) if pk in bm25 else 0.0)
+            for pk in dense
+        }
+        self.assertEqual(sorted(ids(result)), sorted(expected))
         for hit in result.hits:
-            expected = 0.4 * nd.get(hit.item.pk, 0) + 0.6 * nb.get(hit.item.pk, 0)
-            self.assertAlmostEqual(hit.score, expected, places=5)
+            self.assertAlmostEqual(hit.score, expected[hit.item.pk], places=5)
+        scores = [hit.score for hit in result.hits]
+        self.assertEqual(scores, sorted(scores, reverse=True))
         rrf = search(SearchRequest(text=text, mode="rrf", k=6))
         self.assertEqual(rrf.mode, "rrf")
         self.assertIsNone(rrf.alpha)
+        self.assertEqual(sorted(ids(rrf)), sorted(dense))
         ranks = [{h.item.pk: h.rank for h in hits} for hits in (dense_hits, bm25_hits)]
         for hit in rrf.hits:
             expected = sum(1 / (60 + r[hit.item.pk]) for r in ranks if hit.item.pk in r)
