@@ -42,9 +42,15 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from .filters import ItemFilterForm
 from .images import check_image
-from .models import Item, ItemImage, ItemRevision, ItemStatus
+from .models import Item, ItemImage, ItemRevision
 from .permissions import can_administer, can_edit_items, can_read_items
-from .services import ImageChanges, NewImage, delete_unreferenced_files, save_item
+from .services import (
+    ImageChanges,
+    NewImage,
+    check_status_change,
+    delete_unreferenced_files,
+    save_item,
+)
 
 # Query parameters the item list understands besides the ItemFilterForm fields.
 LIST_PARAMETERS = {"page", "page_size", "ordering", "format"}
@@ -234,10 +240,8 @@ class ItemSerializer(serializers.ModelSerializer):
         extra_kwargs = {"external_id": {"validators": []}}
 
     def validate_status(self, value: str) -> str:
-        user = self.context["request"].user
         current = self.instance.status if self.instance is not None else None
-        if value == ItemStatus.RETIRED and current != value and not can_administer(user):
-            raise ValidationError(_("Only administrators can retire items."))
+        check_status_change(self.context["request"].user, current, value)
         return value
 
     def validate(self, attrs: dict) -> dict:

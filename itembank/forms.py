@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from .content import CIRCLED
 from .images import check_image
 from .models import Item, ItemImage, ItemType
-from .services import ImageChanges, NewImage
+from .services import ImageChanges, NewImage, check_status_change
 
 MAX_CHOICES = len(CIRCLED)
 MAX_CHOICE_LENGTH = 2000
@@ -185,8 +185,10 @@ class ItemForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user  # whose status changes `clean_status` checks
+        self.saved_status = self.instance.status if self.instance.pk else None
         self.existing_images: list[ItemImage] = (
             list(self.instance.images.order_by("position", "id")) if self.instance.pk else []
         )
@@ -247,6 +249,11 @@ class ItemForm(forms.ModelForm):
         if errors:
             raise ValidationError(errors)
         return checked
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data.get("status")
+        check_status_change(self.user, self.saved_status, status)
+        return status
 
     def clean_base_updated_at(self) -> str:
         value = self.cleaned_data.get("base_updated_at", "")
