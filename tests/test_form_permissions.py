@@ -115,3 +115,99 @@ class StatusFieldTests(BaseTestCase):
         self.assertFalse(
             ItemRevision.objects.filter(item=item, action=ItemRevision.Action.STATUS).exists()
         )
+
+
+class RelationFieldTests(BaseTestCase):
+    """The item form's `duplicate_confirmed` / `duplicate_candidates` / `relation_N` fields:
+    only candidates the server offered for this draft, never an existing decision changed, and
+    a duplicate (which retires an item) only as an admin."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        from search import keyword
+        from search.duplicates.services import record_decision
+
+        keyword.reset_index()
+        self.addCleanup(keyword.reset_index)
+        self.kept = make_item("DUP-KEPT", stem="삼각형의 세 내각의 합은 몇 도인가?")
+        self.retired = make_item("DUP-GONE", stem="삼각형 세 내각의 크기의 합을 구하시오.")
+        self.other = make_item("DUP-OTHER", stem="사각형의 네 내각의 합은 몇 도인가?")
+        self.never_offered = make_item("DUP-NEVER", stem="원의 넓이를 구하는 공식은?")
+        record_decision(self.kept, self.retired, "duplicate", user=self.admin, keeper=self.kept)
+        self.login(self.teacher)
+
+    def save_anyway(self, item: Item, candidates: str, **relations) -> None:
+        data = form_data(item, item.status, duplicate_confirmed="1")
+        data["duplicate_candidates"] = candidates
+        data.update({f"relation_{pk}": value for pk, value in relations.items()})
+        r = self.client.post(reverse("item-edit", args=[item.pk]), data)
+        self.assertEqual(r.status_code, 302)
+
+    def decisions(self) -> set[tuple]:
+        from search.duplicates.models import PairDecision
+
+        return {
+            (d.item_a_id, d.item_b_id, d.kind, d.decided_by_id) for d in PairDecision.objects.all()
+        }
+
+    def test_an_existing_decision_is_never_changed_through_the_form(self) -> None:
+        from search.authoring import sign_offer
+
+        before = self.decisions()
+        pk = self.retired.pk
+        self.save_anyway(self.kept, str(pk), **{str(pk): "variant"})  # unsigned
+        # Even an offer the server did sign (the pair was decided after it) changes nothing.
+        self.save_anyway(
+            self.kept, sign_offer(self.teacher, self.kept.pk, [pk]), **{str(pk): "variant"}
+        )
+        self.assertEqual(self.decisions(), before)
+        self.retired.refresh_from_db()
+        self.assertEqual(self.retired.status, RETIRED)
+
+    def test_a_teacher_cannot_retire_through_a_duplicate_relation(self) -> None:
+        from search.authoring import sign_offer
+
+        pk = self.never_offered.pk
+        self.save_anyway(
+            self.other, sign_offer(self.teacher, self.other.pk, [pk]), **{str(pk): "duplicate"}
+        )
+        self.other.refresh_from_db()
+        self.assertEqual(self.other.status, ACTIVE)
+        self.assertEqual(len(self.decisions()), 1)
+
+    def test_only_offered_candidates_are_related(self) -> None:
+        from search.authoring import sign_offer
+
+        pk = self.never_offered.pk
+        relation = {str(pk): "enemy"}
+        self.save_anyway(self.other, str(pk), **relation)  # never offered
+        self.save_anyway(self.other, sign_offer(self.reviewer, self.other.pk, [pk]), **relation)
+        self.save_anyway(self.other, sign_offer(self.teacher, self.kept.pk, [pk]), **relation)
+        self.save_anyway(
+            self.other, "forged:" + sign_offer(self.teacher, self.other.pk, [pk]), **relation
+        )
+        self.assertEqual(len(self.decisions()), 1)
+        # What the server offered to this teacher for this item is recorded.
+        self.save_anyway(self.other, sign_offer(self.teacher, self.other.pk, [pk]), **relation)
+        self.assertIn((*sorted((self.other.pk, pk)), "enemy", self.teacher.pk), self.decisions())
+
+    def test_the_offer_comes_from_the_warning(self) -> None:
+        import re
+
+        data = form_data(None, ACTIVE, stem=self.other.stem, check_duplicates="1")
+        data["choices"] = list(self.other.choices)
+        r = self.client.post(reverse("item-create"), data)
+        self.assertEqual(r.status_code, 200)
+        offer = re.search(r'name="duplicate_candidates" value="([^"]+)"', r.content.decode())
+        self.assertIsNotNone(offer)
+        data.update(
+            duplicate_confirmed="1",
+            duplicate_candidates=offer.group(1),
+            **{f"relation_{self.other.pk}": "variant"},
+        )
+        r = self.client.post(reverse("item-create"), data)
+        self.assertEqual(r.status_code, 302)
+        new = Item.objects.get(external_id="MATH-NEW-1")
+        self.assertIn(
+            (*sorted((self.other.pk, new.pk)), "variant", self.teacher.pk), self.decisions()
+        )
