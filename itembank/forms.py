@@ -15,6 +15,7 @@ from .content import CIRCLED
 from .images import check_image
 from .models import Item, ItemImage, ItemType
 from .services import ImageChanges, NewImage, check_status_change
+from .text import check_text
 
 MAX_CHOICES = len(CIRCLED)
 MAX_CHOICE_LENGTH = 2000
@@ -47,6 +48,7 @@ class ChoiceListField(forms.Field):
 
     def validate(self, value: list[str]) -> None:
         super().validate(value)
+        check_text(value)
         if len(value) > MAX_CHOICES:
             raise ValidationError(
                 _("An item may have at most %(max)d choices.") % {"max": MAX_CHOICES},

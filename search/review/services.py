@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from itembank.models import User
 from itembank.permissions import can_administer, can_review
+from itembank.text import has_nul, nul_message
 
 from . import agreement
 from .models import MAX_GRADE, Adjudication, Campaign, Label, LabelValue, ReviewPair
@@ -95,6 +96,8 @@ def clean_note(value) -> str:
     value = value.strip()
     if len(value) > MAX_NOTE:
         raise ReviewError(_("Keep the note under 2,000 characters."))
+    if has_nul(value):
+        raise ReviewError(nul_message())
     return value
 
 
