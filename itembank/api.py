@@ -28,10 +28,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -467,3 +468,16 @@ class TokenView(ObtainAuthToken):
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
         return super().post(request, *args, **kwargs)
+
+    @extend_schema(
+        summary=gettext_lazy("Revoke your API token"),
+        request=None,
+        responses={204: None, 401: OpenApiResponse(description=gettext_lazy("Not signed in"))},
+    )
+    def delete(self, request: Request, *args, **kwargs) -> Response:
+        """Delete the caller's token (sent with it or with a session); the next sign-in gets a
+        new one."""
+        if not request.user.is_authenticated:
+            raise NotAuthenticated
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
