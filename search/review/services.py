@@ -22,7 +22,6 @@ changes, what was written is taken back first, restoring the relevance the pair 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -36,6 +35,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from itembank import csvsafe
 from itembank.models import User
 from itembank.permissions import can_administer, can_review
 from itembank.text import has_nul, nul_message
@@ -649,7 +649,7 @@ def export_labels(campaign: Campaign, fmt: str) -> str:
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+        writer = csvsafe.DictWriter(buf, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
