@@ -241,11 +241,30 @@ def _elapsed(label: Label) -> int:
     return max(0, min(seconds, MAX_SECONDS))
 
 
-def _lock_label(pair: ReviewPair, user) -> tuple[ReviewPair, Label]:
+def _lock_label(pair: ReviewPair, user, *, claim: bool = False) -> tuple[ReviewPair, Label]:
     pair = ReviewPair.objects.select_for_update().select_related("campaign").get(pk=pair.pk)
+    if claim:
+        _check_slot(pair, user)
     label, _created = Label.objects.get_or_create(pair=pair, reviewer=user)
     label = Label.objects.select_for_update().get(pk=label.pk)
     return pair, label
+
+
+def _check_slot(pair: ReviewPair, user) -> None:
+    """Refuse a label on a pair whose `reviewers_per_pair` slots other reviewers fill (submitted
+    or claimed, `taken_slots`) unless `user` holds one already (a draft or a submitted label):
+    the queue never offers such a pair, and a direct POST must not get past that either. Runs
+    with the pair locked."""
+    holds = pair.labels.filter(
+        reviewer=user, status__in=[Label.Status.DRAFT, Label.Status.SUBMITTED]
+    ).exists()
+    if holds:
+        return
+    taken = ReviewPair.objects.filter(pk=pair.pk).annotate(taken=taken_slots(user)).get().taken
+    if taken >= pair.campaign.reviewers_per_pair:
+        raise ReviewError(
+            _("Other reviewers already hold every slot of this pair; take the next one.")
+        )
 
 
 def submit(campaign: Campaign, pair: ReviewPair, user, *, label, grade=None, note="") -> Label:
@@ -261,7 +280,7 @@ def submit(campaign: Campaign, pair: ReviewPair, user, *, label, grade=None, not
     note = clean_note(note)
     _check_open(campaign)
     with transaction.atomic():
-        pair, row = _lock_label(pair, user)
+        pair, row = _lock_label(pair, user, claim=True)
         if not pair.items_exist:
             raise ReviewError(_("An item of this pair has been deleted; skip it."))
         if row.status != Label.Status.SUBMITTED:
