@@ -28,10 +28,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -42,9 +43,15 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from .filters import ItemFilterForm
 from .images import check_image
-from .models import Item, ItemImage, ItemRevision, ItemStatus
+from .models import Item, ItemImage, ItemRevision
 from .permissions import can_administer, can_edit_items, can_read_items
-from .services import ImageChanges, NewImage, delete_unreferenced_files, save_item
+from .services import (
+    ImageChanges,
+    NewImage,
+    check_status_change,
+    delete_unreferenced_files,
+    save_item,
+)
 
 # Query parameters the item list understands besides the ItemFilterForm fields.
 LIST_PARAMETERS = {"page", "page_size", "ordering", "format"}
@@ -234,10 +241,8 @@ class ItemSerializer(serializers.ModelSerializer):
         extra_kwargs = {"external_id": {"validators": []}}
 
     def validate_status(self, value: str) -> str:
-        user = self.context["request"].user
         current = self.instance.status if self.instance is not None else None
-        if value == ItemStatus.RETIRED and current != value and not can_administer(user):
-            raise ValidationError(_("Only administrators can retire items."))
+        check_status_change(self.context["request"].user, current, value)
         return value
 
     def validate(self, attrs: dict) -> dict:
@@ -463,3 +468,16 @@ class TokenView(ObtainAuthToken):
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
         return super().post(request, *args, **kwargs)
+
+    @extend_schema(
+        summary=gettext_lazy("Revoke your API token"),
+        request=None,
+        responses={204: None, 401: OpenApiResponse(description=gettext_lazy("Not signed in"))},
+    )
+    def delete(self, request: Request, *args, **kwargs) -> Response:
+        """Delete the caller's token (sent with it or with a session); the next sign-in gets a
+        new one."""
+        if not request.user.is_authenticated:
+            raise NotAuthenticated
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from .content import CIRCLED
 from .images import check_image
 from .models import Item, ItemImage, ItemType
-from .services import ImageChanges, NewImage
+from .services import ImageChanges, NewImage, check_status_change
+from .text import check_text
 
 MAX_CHOICES = len(CIRCLED)
 MAX_CHOICE_LENGTH = 2000
@@ -47,6 +48,7 @@ class ChoiceListField(forms.Field):
 
     def validate(self, value: list[str]) -> None:
         super().validate(value)
+        check_text(value)
         if len(value) > MAX_CHOICES:
             raise ValidationError(
                 _("An item may have at most %(max)d choices.") % {"max": MAX_CHOICES},
@@ -185,8 +187,10 @@ class ItemForm(forms.ModelForm):
             ),
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user  # whose status changes `clean_status` checks
+        self.saved_status = self.instance.status if self.instance.pk else None
         self.existing_images: list[ItemImage] = (
             list(self.instance.images.order_by("position", "id")) if self.instance.pk else []
         )
@@ -247,6 +251,11 @@ class ItemForm(forms.ModelForm):
         if errors:
             raise ValidationError(errors)
         return checked
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data.get("status")
+        check_status_change(self.user, self.saved_status, status)
+        return status
 
     def clean_base_updated_at(self) -> str:
         value = self.cleaned_data.get("base_updated_at", "")

@@ -46,6 +46,17 @@ class User(AbstractUser):
         else:
             self.is_staff = False
         super().save(*args, **kwargs)
+        if getattr(self, "_password_changed", False) or not self.is_active:
+            # A new password or a deactivated account ends every API token: signing in again
+            # gives a new one (`POST /api/auth/token/`).
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
+            self._password_changed = False
+
+    def set_password(self, raw_password) -> None:
+        super().set_password(raw_password)
+        self._password_changed = True
 
     @property
     def is_admin(self) -> bool:

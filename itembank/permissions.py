@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .models import Role
+from .models import ItemStatus, Role
 
 
 def can_read_items(user) -> bool:
@@ -35,6 +35,20 @@ def can_review(user) -> bool:
 
 def can_administer(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role == Role.ADMIN)
+
+
+def can_set_status(user, current: str | None, new: str) -> bool:
+    """Whether `user` may give an item (`current` is None for a new one) the status `new`.
+
+    Teachers move items between draft and active; retiring an item and making a retired item
+    draft or active again are for admins only (a retired item leaves every search and test).
+    `itembank.services.check_status_change` applies this to every writer.
+    """
+    if current == new:
+        return True
+    if ItemStatus.RETIRED in (current, new):
+        return can_administer(user)
+    return can_edit_items(user)
 
 
 def require(check: Callable[[object], bool]):

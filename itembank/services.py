@@ -10,14 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .content import content_hash, item_text
 from .images import CheckedImage
 from .models import Item, ItemImage, ItemRevision, ItemStatus, User, has_latex
+from .permissions import can_set_status
 from .signals import item_content_changed
 
 # Fields shown in the history; images are tracked by name and checksum.
@@ -139,6 +142,30 @@ def apply_image_changes(item: Item, changes: ImageChanges) -> None:
         transaction.on_commit(lambda: delete_unreferenced_files(removed_names))
 
 
+def check_status_change(user, current: str | None, new: str) -> None:
+    """Refuse a status `user` may not set (`permissions.can_set_status`) with a
+    ValidationError naming the rule. The form, the API, the import and `save_item`/`set_status`
+    all ask this, so the rule is the same whichever way the change comes; `user=None` is the
+    system itself (management commands, migrations) and is never refused."""
+    if user is None or can_set_status(user, current, str(new)):
+        return
+    if str(new) == ItemStatus.RETIRED:
+        raise ValidationError(_("Only administrators can retire items."), code="retire")
+    raise ValidationError(
+        _("Only administrators can make a retired item active or a draft again."),
+        code="unretire",
+    )
+
+
+def _enforce_status(user, current: str | None, new: str) -> None:
+    """`check_status_change` for the writers themselves: a refused change that got past a
+    form or serializer is a 403, never written."""
+    try:
+        check_status_change(user, current, new)
+    except ValidationError as exc:
+        raise PermissionDenied(exc.messages[0]) from exc
+
+
 @transaction.atomic
 def save_item(
     item: Item,
@@ -155,6 +182,7 @@ def save_item(
     """
     creating = item.pk is None
     before = {} if creating else snapshot(Item.objects.get(pk=item.pk))
+    _enforce_status(user, before.get("status"), item.status)
     old_hash = (
         "" if creating else Item.objects.values_list("content_hash", flat=True).get(pk=item.pk)
     )
@@ -199,6 +227,7 @@ def set_status(
     for item in items:
         if item.status == status:
             continue
+        _enforce_status(user, item.status, status)
         old = item.status
         item.status = status
         item.save(update_fields=["status", "updated_at"])
@@ -324,6 +353,7 @@ def bulk_save_items(
             item = existing.get(entry.fields["external_id"])
             if item is None:
                 item = Item(**entry.fields, author=acting)
+                _enforce_status(acting, None, item.status)
                 before: dict = {}
                 old_hash = ""
                 images_same = False

@@ -82,7 +82,7 @@ def suggest_external_id() -> str:
 def item_create(request: HttpRequest) -> HttpResponse:
     item = Item(author=request.user)
     if request.method == "POST":
-        form = ItemForm(request.POST, request.FILES, instance=item)
+        form = ItemForm(request.POST, request.FILES, instance=item, user=request.user)
         if form.is_valid():
             gate = save_gate(request, form)
             if gate.blocked:  # probable duplicates: warn before saving
@@ -105,7 +105,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
 def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
     if request.method == "POST":
-        form = ItemForm(request.POST, request.FILES, instance=item)
+        form = ItemForm(request.POST, request.FILES, instance=item, user=request.user)
         gate = save_gate(request, form) if form.is_valid() else None
         if gate is not None and gate.blocked:  # probable duplicates: warn before saving
             saved = Item.objects.get(pk=pk)

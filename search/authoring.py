@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import imagehash
 from django.contrib import messages
+from django.core import signing
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
@@ -40,10 +41,15 @@ from PIL import Image, UnidentifiedImageError
 
 from itembank.content import content_hash, item_text
 from itembank.models import Item, ItemImage
-from itembank.permissions import can_administer
+from itembank.permissions import can_administer, can_edit_items
 from search.duplicates import exact
 from search.duplicates.models import PairDecision
-from search.duplicates.services import DecisionError, record_decision
+from search.duplicates.services import (
+    DecisionError,
+    can_change_decisions,
+    can_decide,
+    record_decision,
+)
 from search.engine import SearchError, SearchRequest, search
 from search.models import SearchSettings
 
@@ -241,6 +247,7 @@ class DuplicateCheck:
     variant_threshold: float | None = None
     error: str = ""  # why the model-based part did not run
     took_ms: float = 0.0
+    offer: str = ""  # the candidates' ids signed for this user and item (`sign_offer`)
 
     @property
     def candidates(self) -> list[Candidate]:
@@ -362,8 +369,10 @@ class Gate:
     def record(self, request: HttpRequest, item: Item) -> int:
         """Record the relations chosen with "save anyway"; returns how many were recorded.
 
-        Keeping the new item and retiring the existing one is for admins only (only they retire
-        items anywhere in the bank); a refused or failed relation is reported, never fatal.
+        Only the candidates the warning offered (signed, `offered_ids`) are related; a relation
+        that retires an item is for admins only (only they retire items anywhere in the bank,
+        `may_relate`), and so is replacing a decision already recorded for the pair. A refused or
+        failed relation is reported, never fatal.
         """
         others = Item.objects.in_bulk([pk for pk, _relation in self.relations])
         recorded = 0
@@ -376,6 +385,26 @@ class Gate:
                 messages.warning(
                     request,
                     _("Only administrators may retire %(id)s; nothing was recorded for it.")
+                    % {"id": other.external_id},
+                )
+                continue
+            if not may_relate(request.user, kind):
+                messages.warning(
+                    request,
+                    _(
+                        "Only administrators may record a duplicate, which retires an item; "
+                        "nothing was recorded for %(id)s."
+                    )
+                    % {"id": other.external_id},
+                )
+                continue
+            if decided_pairs(item.pk, [other.pk]) and not can_change_decisions(request.user):
+                messages.warning(
+                    request,
+                    _(
+                        "%(id)s already has a decision in duplicate review, which only "
+                        "administrators change; nothing was recorded for it."
+                    )
                     % {"id": other.external_id},
                 )
                 continue
@@ -405,12 +434,49 @@ class Gate:
         return recorded
 
 
-def relations_from_post(data) -> list[tuple[int, str]]:
+# The candidates a warning offered travel in the form signed, so "save anyway" can relate only
+# items the server itself showed for this draft, to this user, lately.
+OFFER_SALT = "search.authoring.offer"
+OFFER_MAX_AGE = 24 * 3600
+
+
+def sign_offer(user, item_id: int | None, candidate_ids: Sequence[int]) -> str:
+    return signing.dumps(
+        {"u": getattr(user, "pk", None), "i": item_id, "c": [int(pk) for pk in candidate_ids]},
+        salt=OFFER_SALT,
+        compress=True,
+    )
+
+
+def offered_ids(value: str, user, item_id: int | None) -> list[int]:
+    """The ids `sign_offer` signed for this user and item; [] for anything else (forged,
+    expired, another user's or another item's offer)."""
+    try:
+        offer = signing.loads(str(value or ""), salt=OFFER_SALT, max_age=OFFER_MAX_AGE)
+    except signing.BadSignature:
+        return []
+    if not isinstance(offer, dict) or offer.get("u") != getattr(user, "pk", None):
+        return []
+    if offer.get("i") != item_id:
+        return []
+    return [pk for pk in offer.get("c") or [] if isinstance(pk, int)]
+
+
+def may_relate(user, kind: str) -> bool:
+    """What a user may record while saving an item: the duplicates API's own rule
+    (`can_decide`), and besides it a teacher's variant, enemy or not-duplicate verdict on a pair
+    with the item being saved. A "duplicate" retires an item, so it stays with `can_decide`
+    (admins), as everywhere else."""
+    if can_decide(user, kind):
+        return True
+    return can_edit_items(user) and kind != PairDecision.Kind.DUPLICATE
+
+
+def relations_from_post(data, user=None, item_id: int | None = None) -> list[tuple[int, str]]:
     pks: list[int] = []
-    for part in str(data.get(CANDIDATES_FIELD, "")).split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) not in pks:
-            pks.append(int(part))
+    for pk in offered_ids(data.get(CANDIDATES_FIELD, ""), user, item_id):
+        if pk not in pks:
+            pks.append(pk)
     chosen = [(pk, data.get(f"{RELATION_PREFIX}{pk}", "")) for pk in pks]
     return [(pk, relation) for pk, relation in chosen if relation in RELATIONS]
 
@@ -423,7 +489,7 @@ def gate_for(request: HttpRequest, form) -> Gate:
     """
     data = request.POST
     if data.get(CONFIRM_FIELD):
-        return Gate(relations=relations_from_post(data))
+        return Gate(relations=relations_from_post(data, request.user, form.instance.pk))
     if not data.get(CHECK_FIELD):
         return Gate()
     draft = draft_from_form(form)
@@ -433,4 +499,6 @@ def gate_for(request: HttpRequest, form) -> Gate:
         )
         if saved_hash == draft.content_hash():
             return Gate()
-    return Gate(check=check_draft(draft))
+    check = check_draft(draft)
+    check.offer = sign_offer(request.user, draft.item_id, [c.item.pk for c in check.candidates])
+    return Gate(check=check)

@@ -159,7 +159,7 @@ def duplicate_check(request: HttpRequest, pk: int | None = None) -> HttpResponse
     with the form's fields and files; nothing is saved): the warnings fragment, empty when there
     is nothing to warn about or the form has errors (saving shows those)."""
     instance = get_object_or_404(Item, pk=pk) if pk is not None else Item(author=request.user)
-    form = ItemForm(request.POST, request.FILES, instance=instance)
+    form = ItemForm(request.POST, request.FILES, instance=instance, user=request.user)
     check = None
     try:
         valid = form.is_valid()

@@ -189,7 +189,8 @@ EXPECTED: dict[str, Row] = {
     "api-schema": Row(get=everyone(200)),
     "api-docs": Row(get=everyone(200)),
     "api-root": Row(get=api(200, 200, 200)),
-    "api-token": Row(get=everyone(405), post=everyone(400)),  # 400: no credentials given
+    # post 400: no credentials given; delete revokes the caller's own token
+    "api-token": Row(get=everyone(405), post=everyone(400), delete=api(204, 204, 204)),
     # -- API: items
     "item-api-list": Row(get=api(200, 200, 200), post=api(OK, 403, OK)),
     "item-api-detail": Row(

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from itembank.models import Item, ItemStatus, Subject
 from itembank.permissions import can_administer, can_review
 from itembank.services import set_status
+from itembank.text import has_nul, nul_message
 
 from .models import DuplicateCandidate, DuplicateGroup, DuplicateScan, PairDecision
 
@@ -143,6 +144,8 @@ def record_decision(
     note = (note or "").strip()
     if len(note) > 2000:
         raise DecisionError(_("Keep the note under 2,000 characters."))
+    if has_nul(note):
+        raise DecisionError(nul_message())
     first, second = ordered_pair(a_id, b_id)
     items = {i.pk: i for i in Item.objects.select_for_update().filter(pk__in=[first, second])}
     for pk in (first, second):

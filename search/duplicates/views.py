@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -243,14 +244,19 @@ def group_not_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
     form = _filters(request)
     open_pairs = [c for c in services.group_candidates(group) if c.is_open]
     if request.method == "POST" and request.POST.get("confirm") == "yes":
-        for candidate in open_pairs:
-            services.record_decision(
-                candidate.item_a_id,
-                candidate.item_b_id,
-                PairDecision.Kind.NOT_DUPLICATE,
-                user=request.user,
-                note=request.POST.get("note", ""),
-            )
+        try:
+            with transaction.atomic():  # all pairs or none
+                for candidate in open_pairs:
+                    services.record_decision(
+                        candidate.item_a_id,
+                        candidate.item_b_id,
+                        PairDecision.Kind.NOT_DUPLICATE,
+                        user=request.user,
+                        note=request.POST.get("note", ""),
+                    )
+        except services.DecisionError as exc:
+            messages.error(request, str(exc))
+            return redirect(_group_url(group.pk, form.query()))
         count = len(open_pairs)
         messages.success(
             request,

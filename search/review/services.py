@@ -22,7 +22,6 @@ changes, what was written is taken back first, restoring the relevance the pair 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -36,8 +35,10 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from itembank import csvsafe
 from itembank.models import User
 from itembank.permissions import can_administer, can_review
+from itembank.text import has_nul, nul_message
 
 from . import agreement
 from .models import MAX_GRADE, Adjudication, Campaign, Label, LabelValue, ReviewPair
@@ -95,6 +96,8 @@ def clean_note(value) -> str:
     value = value.strip()
     if len(value) > MAX_NOTE:
         raise ReviewError(_("Keep the note under 2,000 characters."))
+    if has_nul(value):
+        raise ReviewError(nul_message())
     return value
 
 
@@ -238,11 +241,30 @@ def _elapsed(label: Label) -> int:
     return max(0, min(seconds, MAX_SECONDS))
 
 
-def _lock_label(pair: ReviewPair, user) -> tuple[ReviewPair, Label]:
+def _lock_label(pair: ReviewPair, user, *, claim: bool = False) -> tuple[ReviewPair, Label]:
     pair = ReviewPair.objects.select_for_update().select_related("campaign").get(pk=pair.pk)
+    if claim:
+        _check_slot(pair, user)
     label, _created = Label.objects.get_or_create(pair=pair, reviewer=user)
     label = Label.objects.select_for_update().get(pk=label.pk)
     return pair, label
+
+
+def _check_slot(pair: ReviewPair, user) -> None:
+    """Refuse a label on a pair whose `reviewers_per_pair` slots other reviewers fill (submitted
+    or claimed, `taken_slots`) unless `user` holds one already (a draft or a submitted label):
+    the queue never offers such a pair, and a direct POST must not get past that either. Runs
+    with the pair locked."""
+    holds = pair.labels.filter(
+        reviewer=user, status__in=[Label.Status.DRAFT, Label.Status.SUBMITTED]
+    ).exists()
+    if holds:
+        return
+    taken = ReviewPair.objects.filter(pk=pair.pk).annotate(taken=taken_slots(user)).get().taken
+    if taken >= pair.campaign.reviewers_per_pair:
+        raise ReviewError(
+            _("Other reviewers already hold every slot of this pair; take the next one.")
+        )
 
 
 def submit(campaign: Campaign, pair: ReviewPair, user, *, label, grade=None, note="") -> Label:
@@ -258,7 +280,7 @@ def submit(campaign: Campaign, pair: ReviewPair, user, *, label, grade=None, not
     note = clean_note(note)
     _check_open(campaign)
     with transaction.atomic():
-        pair, row = _lock_label(pair, user)
+        pair, row = _lock_label(pair, user, claim=True)
         if not pair.items_exist:
             raise ReviewError(_("An item of this pair has been deleted; skip it."))
         if row.status != Label.Status.SUBMITTED:
@@ -646,7 +668,7 @@ def export_labels(campaign: Campaign, fmt: str) -> str:
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+        writer = csvsafe.DictWriter(buf, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})

@@ -109,6 +109,9 @@ class AdjudicationPageTestCase(ReviewTestCase):
             report["krippendorff"]["alpha"], krippendorff_alpha(list(zip(a, b, strict=True)))
         )
         third = make_user("reviewer3", Role.REVIEWER)
+        # A third label needs a third slot (issue 15: slots hold on submit).
+        self.c.reviewers_per_pair = 3
+        self.c.save(update_fields=["reviewers_per_pair"])
         services.submit(self.c, self.one, third, label="similar")
         report = services.agreement_report(self.c)
         self.assertEqual(len(report["cohen"]), 3)

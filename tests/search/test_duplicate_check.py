@@ -280,7 +280,9 @@ class CheckTestCase(UITestCase):
     def test_save_anyway_records_the_relations(self) -> None:
         r = self.post(
             duplicate_confirmed="1",
-            duplicate_candidates=f"{self.original.pk},{self.variant.pk},999999,x",
+            duplicate_candidates=authoring.sign_offer(
+                self.teacher, None, [self.original.pk, self.variant.pk, 999999]
+            ),
             **{
                 f"relation_{self.original.pk}": "not_duplicate",
                 f"relation_{self.variant.pk}": "variant",
@@ -306,9 +308,11 @@ class CheckTestCase(UITestCase):
         )
 
     def test_save_anyway_as_a_duplicate_retires_the_new_item(self) -> None:
+        # Recording a duplicate retires an item: an admin's verdict (issue 15).
+        self.login(self.admin)
         self.post(
             duplicate_confirmed="1",
-            duplicate_candidates=str(self.original.pk),
+            duplicate_candidates=authoring.sign_offer(self.admin, None, [self.original.pk]),
             **{f"relation_{self.original.pk}": "duplicate"},
         )
         item = Item.objects.get(external_id="MATH-9-NEW")
@@ -322,7 +326,7 @@ class CheckTestCase(UITestCase):
     def test_only_admins_may_keep_the_new_item_over_the_existing_one(self) -> None:
         r = self.post(
             duplicate_confirmed="1",
-            duplicate_candidates=str(self.original.pk),
+            duplicate_candidates=authoring.sign_offer(self.teacher, None, [self.original.pk]),
             **{f"relation_{self.original.pk}": "duplicate_keep_new"},
         )
         self.assertEqual(r.status_code, 302)
@@ -333,7 +337,7 @@ class CheckTestCase(UITestCase):
         self.post(
             external_id="MATH-9-NEW2",
             duplicate_confirmed="1",
-            duplicate_candidates=str(self.original.pk),
+            duplicate_candidates=authoring.sign_offer(self.admin, None, [self.original.pk]),
             **{f"relation_{self.original.pk}": "duplicate_keep_new"},
         )
         self.original.refresh_from_db()
