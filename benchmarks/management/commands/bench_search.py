@@ -115,10 +115,10 @@ class Command(BaseCommand):
             self.print_table(report)
         missed = [row for row in report["latency"] if row.get("index_scan") is False]
         if missed:
+            plans = "; ".join(f"ef_search {row['ef_search']}: {row['plan']}" for row in missed)
             raise CommandError(
-                "The HNSW index was NOT used: "
-                + "; ".join(f"ef_search {row['ef_search']}: {row['plan']}" for row in missed)
-                + ". These figures are not the index's."
+                _("The HNSW index was NOT used (%(plans)s); these figures are not the index's.")
+                % {"plans": plans}
             )
 
     # -- phases ------------------------------------------------------------------------------
