@@ -11,10 +11,12 @@ by repeating the expression: see `distance_expression`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import redis
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, QuerySet
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
@@ -221,9 +223,46 @@ def distance_expression(space: EmbeddingSpace, vector: Sequence[float]) -> Cosin
     return CosineDistance(vector_expression(space), HalfVector(list(map(float, vector))))
 
 
+MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+
+# Planner settings that leave the HNSW index scan the only plan without a disabled node: every
+# other way to answer `ORDER BY <distance> LIMIT n` sorts, and with a large ef_search (≈150 at
+# 176k × 2048) or fresh statistics the planner otherwise prefers a (parallel) scan of the space's
+# rows plus a sort — an exact search costing ~1 s instead of a few ms (issue 12).
+# `enable_seqscan = off` is not enough: the rows can also come from the (space, item) B-tree.
+PINNED_PLAN = (
+    "SET LOCAL max_parallel_workers_per_gather = 0",
+    "SET LOCAL enable_sort = off",
+)
+
+
+@contextmanager
+def hnsw_scan(ef_search: int, *, iterative: bool = False) -> Iterator[CursorWrapper]:
+    """A transaction and cursor in which dense `ORDER BY <=> … LIMIT n` queries are served by the
+    space's HNSW index whatever ef_search, n, filters and table statistics are.
+
+    `ef_search` (clamped to pgvector's 1…1000) bounds how many rows one scan returns; with
+    `iterative` the scan goes on until enough rows pass the query's filters (relaxed order, so
+    re-sort the rows). Exact search is never done here: where it is meant, say so and turn index
+    scans off instead (`benchmarks.bench_search.exact_neighbours`).
+
+    Only for reading: the block is rolled back when it ends, so that its settings never outlive
+    it, even inside a caller's transaction (where it is a savepoint, and SET LOCAL would otherwise
+    last until the caller's commit)."""
+    ef = max(1, min(MAX_EF_SEARCH, int(ef_search)))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+        for statement in PINNED_PLAN:
+            cursor.execute(statement)
+        if iterative:
+            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        yield cursor
+        transaction.set_rollback(True)
+
+
 def nearest(space: EmbeddingSpace, vector: Sequence[float], k: int = 10) -> QuerySet:
     """The k nearest embeddings in `space` (approximate, through the index), with `distance`.
-    For k above 40 run it in a transaction with `SET LOCAL hnsw.ef_search` >= k."""
+    Evaluate it inside `hnsw_scan(max(40, k))` so the index serves it and returns k rows."""
     return (
         ItemEmbedding.objects.filter(space=space)
         .annotate(distance=distance_expression(space, vector))

@@ -699,7 +699,10 @@ def search_checks(params: PgParams, report: Report, probes: int = 2) -> None:
                 )
                 vector = cur.fetchone()[0]
                 cur.execute("SET LOCAL enable_seqscan = off")
+                # The plan embeddings.services.hnsw_scan pins (itembank cannot import it).
                 cur.execute("SET LOCAL hnsw.ef_search = 100")
+                cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                cur.execute("SET LOCAL enable_sort = off")
                 cur.execute(sql.SQL("EXPLAIN ") + query, [vector, vector, vector])
                 plan = "\n".join(r[0] for r in cur.fetchall())
                 cur.execute(query, [vector, vector, vector])

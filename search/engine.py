@@ -4,7 +4,8 @@ management commands and the evaluation all call.
 Modes
 -----
 - ``dense``: nearest neighbours in an embedding space through its HNSW index
-  (`embeddings.services.distance_expression`). `hnsw.ef_search` is raised to cover the number of
+  (`embeddings.services.distance_expression`, run inside `embeddings.services.hnsw_scan`, which
+  pins the plan to that index). `hnsw.ef_search` is raised to cover the number of
   results asked for, and with filters (or exclusions) `hnsw.iterative_scan = relaxed_order` lets
   the index keep scanning until enough rows pass them; the rows are re-sorted exactly afterwards.
   Score: cosine similarity (1 − distance).
@@ -46,14 +47,13 @@ from typing import Any
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from embeddings.backends.base import BackendError
 from embeddings.backends.registry import load_backend
 from embeddings.models import EmbeddingSpace, ItemEmbedding
-from embeddings.services import default_space, distance_expression
+from embeddings.services import MAX_EF_SEARCH, default_space, distance_expression, hnsw_scan
 from itembank.celery import app
 from itembank.filters import ItemFilterForm
 from itembank.images import check_image
@@ -71,7 +71,6 @@ KEYWORD_MODES = ("bm25", "hybrid", "rrf")
 RRF_K = 60
 FUSION_CANDIDATES = 100
 MAX_QUERY_CHARS = 5000
-MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 FILTER_FIELDS = ("subject", "grade", "unit", "item_type", "status", "has_image", "school_level")
 
 
@@ -350,12 +349,9 @@ def dense_candidates(
         .order_by(F("distance").asc())
         .values_list("item_id", "distance")[:n]
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
-        if filters or exclude:
-            # Keep scanning the graph until n rows pass the filters (pgvector >= 0.8); relaxed
-            # order may return them slightly out of order, so they are re-sorted below.
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    # With filters (or exclusions) the graph is scanned on until n rows pass them (pgvector >=
+    # 0.8); relaxed order may return them slightly out of order, so they are re-sorted below.
+    with hnsw_scan(ef, iterative=bool(filters or exclude)):
         rows = list(nearest)
     return sorted(((pk, 1.0 - float(d)) for pk, d in rows), key=lambda r: (-r[1], r[0]))
 

@@ -25,11 +25,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from embeddings.models import EmbeddingSpace, ItemEmbedding
+from embeddings.services import hnsw_scan
 from itembank.models import Item, ItemImage, ItemStatus
 
 from . import exact
@@ -411,8 +412,7 @@ class Scanner:
                 "retired": ItemStatus.RETIRED,
                 "max_distance": 1.0 - lowest + 1e-6,
             }
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL hnsw.ef_search = {max(40, 2 * k)}")
+            with hnsw_scan(max(40, 2 * k)) as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
             found: dict[tuple[int, int], float] = {}

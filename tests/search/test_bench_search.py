@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import json
 import math
+from unittest import mock
 
 import numpy as np
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from benchmarks import bench_search as benchmark
 from embeddings.models import EmbeddingSpace, ItemEmbedding
-from embeddings.services import index_state
+from embeddings.services import drop_index, index_state
 from itembank.models import Item
 from tests.base import BaseTestCase
 
@@ -139,7 +140,18 @@ class ScratchSpaceTests(BaseTestCase):
             row = lat.as_dict()
             self.assertLessEqual(row["p50_ms"], row["p95_ms"])
             self.assertLessEqual(row["p95_ms"], row["p99_ms"])
-        self.assertTrue(benchmark.explain_uses_index(space, queries[0]) in (True, False))
+        # Every row ran on the index (the plan is pinned as in the engine) and says so.
+        for lat in latencies:
+            self.assertIs(lat.extra["index_scan"], True)
+            self.assertIn(f"Index Scan using {space.index_name}", lat.extra["plan"])
+            self.assertIn("unpinned_plan", lat.extra)
+        self.assertTrue(benchmark.explain_uses_index(space, queries[0], ef=400))
+        # Without the index (dropped) the rows say so.
+        drop_index(space)
+        (lat,) = benchmark.bench_dense_sql(space, queries[:3], exact, [200], warmup=0)
+        self.assertIs(lat.extra["index_scan"], False)
+        self.assertIn("Sort", lat.extra["plan"])
+        self.assertFalse(benchmark.explain_uses_index(space, queries[0]))
 
         benchmark.drop_scratch(dims)
         self.assertFalse(EmbeddingSpace.objects.filter(name="bench-scratch-32").exists())
@@ -163,6 +175,30 @@ class ScratchSpaceTests(BaseTestCase):
         engine = [row for row in report["latency"] if row["label"].startswith("engine dense")]
         self.assertEqual(len(engine), 1)  # the engine's dense path on the scratch space
         self.assertTrue(EmbeddingSpace.objects.filter(name="bench-scratch-16").exists())
+        self.assertIs(sql[0]["index_scan"], True)
         call_command("bench_search", "--cleanup", stderr=io.StringIO())
         self.assertFalse(EmbeddingSpace.objects.filter(name__startswith="bench-scratch").exists())
         self.assertFalse(Item.objects.filter(external_id__startswith="BENCHSEARCH-").exists())
+
+    def test_command_fails_loudly_when_the_index_is_not_used(self) -> None:
+        # A query whose ORDER BY no longer repeats the indexed expression cannot use the index.
+        unindexed = benchmark.dense_sql
+
+        def dense_sql(space, k=10):
+            return (
+                unindexed(space, k)
+                .replace("ORDER BY ", "ORDER BY 0 + (")
+                .replace(" LIMIT", ") LIMIT")
+            )
+
+        out = io.StringIO()
+        with mock.patch.object(benchmark, "dense_sql", dense_sql):
+            with self.assertRaisesMessage(CommandError, "The HNSW index was NOT used"):
+                call_command(
+                    "bench_search",
+                    "--rows", "200", "--dims", "16", "--queries", "5", "--recall-queries", "5",
+                    "--ef", "40,200", "--topics", "4", "--skip-engine", "--http-requests", "0",
+                    stdout=out, stderr=io.StringIO(),
+                )  # fmt: skip
+        self.assertIn("plan at ef_search 200: Limit → Sort", out.getvalue())
+        self.assertFalse(EmbeddingSpace.objects.filter(name__startswith="bench-scratch").exists())
