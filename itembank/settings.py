@@ -262,7 +262,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # hnsw.ef_search for dense search (raised further to 2·k). 200 keeps recall@10 >= 0.98 at
-# 176,443 x 2048 for ~16 ms p95 (docs/benchmarks.md); pgvector's default 40 gave 0.84.
+# 176,443 x 2048 (pgvector's default 40 gave 0.84); at 50,000 x 2048 it costs 3 ms p95 on the
+# index, which embeddings.services.hnsw_scan pins (docs/benchmarks.md).
 ITEMBANK_HNSW_EF_SEARCH = env_int("ITEMBANK_HNSW_EF_SEARCH", 200, minimum=1)
 # A web process re-checks whether the keyword (BM25) index is current at most this often; its own
 # saves are seen at once (search.keyword). The check is two aggregates over the bank.
