@@ -23,7 +23,7 @@ from itembank.permissions import require
 
 from . import sampling, services
 from .forms import CampaignForm
-from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair
+from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair, SamplingJob
 
 
 def _items(*ids: int | None) -> dict[int, Item]:
@@ -60,32 +60,30 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             "show_gt_label": data["show_gt_label"],
         }
         try:
-            if data["samples_file"] is not None:
-                samples = sampling.parse_samples(data["samples_file"])
-                config = {"source": request.FILES["samples_file"].name}
-            else:
-                config = sampling.SearchConfig(
-                    space=data["space"].name if data["space"] else None,
-                    mode=data["mode"],
-                    alpha=data["alpha"],
-                    k=data["k"],
-                )
-                samples, _available = sampling.sample_pairs(
+            if data["samples_file"] is None:
+                # Drawing the sample searches with every query of the set: in the background.
+                job = sampling.start_sampling(
+                    data["name"],
                     data["gt_set"],
-                    config,
+                    sampling.SearchConfig(
+                        space=data["space"].name if data["space"] else None,
+                        mode=data["mode"],
+                        alpha=data["alpha"],
+                        k=data["k"],
+                    ),
                     {"tp": data["tp"], "fp": data["fp"], "fn": data["fn"]},
-                    seed=data["seed"],
+                    data["seed"],
+                    reviewers_per_pair=data["reviewers_per_pair"],
+                    user=request.user,
+                    **fields,
                 )
-                config = {
-                    **config.as_dict(),
-                    "seed": data["seed"],
-                    "sizes": {"tp": data["tp"], "fp": data["fp"], "fn": data["fn"]},
-                }
+                return redirect("review-sampling", job.pk)
+            samples = sampling.parse_samples(data["samples_file"])
             campaign = sampling.create_campaign(
                 data["name"],
                 samples,
                 gt_set=data["gt_set"],
-                config=config,
+                config={"source": request.FILES["samples_file"].name},
                 reviewers_per_pair=data["reviewers_per_pair"],
                 user=request.user,
                 **fields,
@@ -102,6 +100,16 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     return render(
         request, "review/campaign_form.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@require_GET
+@require(services.can_adjudicate)
+def sampling_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new campaign's sample being drawn: the page, or (for htmx) its status fragment."""
+    job = get_object_or_404(SamplingJob.objects.select_related("created_by", "campaign"), pk=pk)
+    fragment = request.GET.get("fragment") == "1"
+    template = "review/_sampling_job.html" if fragment else "review/sampling_job.html"
+    return render(request, template, {"job": job})
 
 
 def _pair_context(campaign: Campaign, pair: ReviewPair) -> dict:
