@@ -12,6 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import BasePermission
 
 from . import importing, jobs
 from .models import ImportJob
@@ -75,3 +78,30 @@ def import_page(request: HttpRequest) -> HttpResponse:
 def import_job_status(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     return render(request, "itembank/_import_job.html", {"job": job})
+
+
+# API -----------------------------------------------------------------------------------------
+
+
+class ImportJobSerializer(jobs.JobSerializer):
+    """An import: the fields of every job (itembank.jobs) and its own."""
+
+    original_name = serializers.CharField(read_only=True)
+    created_count = serializers.IntegerField(read_only=True)
+    updated_count = serializers.IntegerField(read_only=True)
+    unchanged_count = serializers.IntegerField(read_only=True)
+    errors = serializers.JSONField(
+        read_only=True, help_text=gettext_lazy("The problems found: line, field, message")
+    )
+
+
+class CanAdminister(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return can_administer(request.user)
+
+
+@extend_schema(summary=gettext_lazy("An import job and its progress (administrators only)"))
+class ImportJobDetail(generics.RetrieveAPIView):
+    serializer_class = ImportJobSerializer
+    permission_classes = [CanAdminister]
+    queryset = ImportJob.objects.select_related("created_by")

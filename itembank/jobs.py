@@ -392,12 +392,17 @@ class JobSerializer(serializers.Serializer):
         read_only=True,
         help_text=_("Queued while the task queue is unreachable; it starts once it is back"),
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Null for a job no user started (or whose user was deleted)"),
+    )
     created_at = serializers.DateTimeField(read_only=True)
-    sent_at = serializers.DateTimeField(read_only=True)
-    started_at = serializers.DateTimeField(read_only=True)
-    heartbeat_at = serializers.DateTimeField(read_only=True)
-    finished_at = serializers.DateTimeField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    heartbeat_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 def job_json(job: Job) -> dict[str, Any]:

@@ -226,6 +226,9 @@ EXPECTED: dict[str, Row] = {
     ),
     "duplicate-scan-api-list": Row(get=api(403, 200, 200), post=api(403, 403, OK)),
     "duplicate-scan-api-detail": Row(kwargs=lambda w: {"pk": w.scan.pk}, get=api(403, 200, 200)),
+    "import-job-api-detail": Row(kwargs=lambda w: {"pk": w.import_job_id}, get=api(403, 403, 200)),
+    "evaluation-run-api-detail": Row(kwargs=lambda w: {"pk": w.run_id}, get=api(403, 200, 200)),
+    "review-api-sampling": Row(kwargs=lambda w: {"pk": w.sampling_job_id}, get=api(403, 403, 200)),
     # -- API: review
     "review-api-campaigns": Row(get=api(403, 200, 200)),
     "review-api-next": Row(kwargs=campaign, get=api(403, 200, 200)),

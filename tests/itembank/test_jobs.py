@@ -16,7 +16,6 @@ from kombu.exceptions import OperationalError
 
 from itembank import jobs
 from itembank.models import ImportJob
-from search.duplicates.api import ScanSerializer
 from search.duplicates.models import DuplicateScan
 from search.evaluation.models import EvaluationRun, GroundTruthSet
 from search.review.models import SamplingJob
@@ -254,12 +253,40 @@ class JsonShapeTests(JobTestCase):
             self.assertEqual(shape["created_by"], "admin")
             self.assertEqual(shape["percent"], 0)
 
-    def test_the_scan_api_is_the_job_shape_and_the_scan_fields(self) -> None:
-        scan = DuplicateScan.objects.create(created_by=self.admin)
+    def test_every_job_api_is_the_job_shape_and_its_own_fields(self) -> None:
+        job, scan, run, sampling = self.one_of_each()
         self.login(self.admin)
-        data = self.client.get(reverse("duplicate-scan-api-detail", args=[scan.pk])).json()
-        self.assertEqual(list(data)[: len(self.KEYS)], self.KEYS)
-        self.assertEqual(data, ScanSerializer(scan).data | {"created_at": data["created_at"]})
-        self.assertEqual(
-            set(data) - set(self.KEYS), {"space", "phase", "settings", "pair_count", "group_count"}
-        )
+        own = {
+            reverse("import-job-api-detail", args=[job.pk]): {
+                "original_name",
+                "created_count",
+                "updated_count",
+                "unchanged_count",
+                "errors",
+            },
+            reverse("duplicate-scan-api-detail", args=[scan.pk]): {
+                "space",
+                "phase",
+                "settings",
+                "pair_count",
+                "group_count",
+            },
+            reverse("evaluation-run-api-detail", args=[run.pk]): {
+                "gt_set",
+                "label",
+                "space_name",
+                "mode",
+                "alpha",
+                "rerank",
+                "k",
+                "sweep",
+                "metrics",
+            },
+            reverse("review-api-sampling", args=[sampling.pk]): {"name", "campaign", "pair_count"},
+        }
+        for (url, fields), each in zip(own.items(), (job, scan, run, sampling), strict=True):
+            with self.subTest(url):
+                data = self.client.get(url).json()
+                self.assertEqual(list(data)[: len(self.KEYS)], self.KEYS)
+                self.assertEqual(set(data) - set(self.KEYS), fields)
+                self.assertEqual({k: data[k] for k in self.KEYS}, jobs.job_json(each))
