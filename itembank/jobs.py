@@ -43,6 +43,8 @@ from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError
 from rest_framework import serializers
 
+from .celery import app
+
 logger = logging.getLogger(__name__)
 
 J = TypeVar("J", bound="Job")
@@ -157,8 +159,6 @@ def enqueue(job: Job) -> None:
 
 def send(model: type[Job], pk: int) -> bool:
     """Hand job `pk` to the broker now; False (the job stays queued) when it is unreachable."""
-    from .celery import app
-
     options = {"args": [pk], "queue": model.queue, "retry": False}
     now = timezone.now()
     try:

@@ -17,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from embeddings.models import EmbeddingSpace
+from embeddings.services import default_space
 from itembank import jobs
 from itembank.models import Item, ItemStatus, Subject
 from itembank.permissions import can_administer, can_review
 from itembank.services import set_status
+from search.models import SearchSettings
 
 from . import exact
 from .models import DuplicateCandidate, DuplicateGroup, DuplicateScan, PairDecision
@@ -43,21 +45,15 @@ class DecisionError(Exception):
 def threshold_for(subject: str) -> float:
     """The cosine similarity at or above which two items of `subject` are proposed as
     duplicates: the per-subject value admins set in the search settings."""
-    from search.models import SearchSettings
-
     return float(SearchSettings.load().duplicate_threshold(subject))
 
 
 def thresholds() -> dict[str, float]:
-    from search.models import SearchSettings
-
     current = SearchSettings.load()
     return {subject: float(current.duplicate_threshold(subject)) for subject in Subject.values}
 
 
 def default_threshold() -> float:
-    from search.models import SearchSettings
-
     return float(SearchSettings.load().duplicate_threshold_default)
 
 
@@ -347,8 +343,6 @@ def start_scan(user, space=None) -> tuple[DuplicateScan, bool]:
     scan is already queued or running, that one is returned with False. The scan is sent to the
     task queue once this commits; with the queue down it waits, queued, for the beat to send it.
     """
-    from embeddings.services import default_space
-
     # A scan whose worker died would block a new one until the beat fails it: fail it now.
     jobs.fail_stale(models_=[DuplicateScan])
     with transaction.atomic():

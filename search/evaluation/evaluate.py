@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from embeddings.models import EmbeddingSpace
 from itembank import jobs
 from itembank.models import Item
+from search import runs
+from search.engine import MODES
 
 from . import groundtruth, metrics
 from .groundtruth import GroundTruthError, Pairs
@@ -99,8 +101,6 @@ def score(judged: Judgements, run_results: Mapping[str, Mapping[str, float]]) ->
 
 
 def check_config(mode: str, alpha: float | None, k: int) -> None:
-    from search.engine import MODES
-
     if mode not in MODES:
         raise EvaluationError(
             _("Unknown search mode %(mode)s; use one of %(modes)s.")
@@ -124,8 +124,6 @@ def evaluate_config(
 ) -> dict:
     """Search every query of the set (more like this) and score the results. Returns the
     metrics report plus `failed_queries`, `run` (the header) and `timings`."""
-    from search.runs import RunError, run_queries
-
     check_config(mode, alpha, k)
     judged = judgements(gt_set)
     if not judged.pairs:
@@ -141,7 +139,7 @@ def evaluate_config(
         space_name = space_name or None
     started = time.perf_counter()
     try:
-        report = run_queries(
+        report = runs.run_queries(
             items,
             mode=mode,
             k=k,
@@ -150,7 +148,7 @@ def evaluate_config(
             space=space_name,
             progress=progress,
         )
-    except RunError as exc:
+    except runs.RunError as exc:
         raise EvaluationError(str(exc)) from exc
     search_seconds = time.perf_counter() - started
     if items and len(report.failed) == len(items):
@@ -257,11 +255,9 @@ def create_run(
     check_config(mode, alpha, k)
     target = None
     if mode != "bm25" or space:
-        from search.runs import RunError, resolve_space
-
         try:
-            target = resolve_space(space)
-        except RunError as exc:
+            target = runs.resolve_space(space)
+        except runs.RunError as exc:
             raise EvaluationError(str(exc)) from exc
     if not gt_set.pairs.exists():
         raise EvaluationError(

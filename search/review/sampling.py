@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from embeddings.models import EmbeddingSpace, ItemEmbedding
 from itembank import jobs
 from itembank.models import Item, User
+from search import engine
 
 from .models import (
     MAX_GRADE,
@@ -107,8 +108,6 @@ def strata(
 ) -> dict:
     """Every pair of every stratum, each list in its fixed order. `progress(done, total)` is
     called after each query's search."""
-    from search.engine import SearchError, SearchRequest, search
-
     if config.k < outside:
         raise SamplingError(
             _("Search at least %(n)d results deep to find false negatives.") % {"n": outside}
@@ -128,8 +127,8 @@ def strata(
             progress(done, len(relevant))
         query = items[query_id]
         try:
-            result = search(
-                SearchRequest(
+            result = engine.search(
+                engine.SearchRequest(
                     item_id=query_id,
                     mode=config.mode,
                     space=config.space,
@@ -138,7 +137,7 @@ def strata(
                     rerank=config.rerank,
                 )
             )
-        except SearchError as exc:
+        except engine.SearchError as exc:
             raise SamplingError(
                 _("Search failed for %(id)s: %(error)s") % {"id": query.external_id, "error": exc}
             ) from exc
