@@ -9,12 +9,14 @@ campaigns are for admins.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -44,7 +46,12 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "status", "-created_at", "-pk"
     )
     rows = [{"campaign": c, "progress": services.progress(c, request.user)} for c in campaigns]
-    return render(request, "review/campaign_list.html", {"rows": rows})
+    drawing = []
+    if services.can_adjudicate(request.user):  # samples being drawn, or failed today
+        drawing = SamplingJob.objects.filter(
+            campaign=None, created_at__gte=timezone.now() - timedelta(days=1)
+        ).select_related("created_by")[:5]
+    return render(request, "review/campaign_list.html", {"rows": rows, "drawing": drawing})
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
 
 from itembank import jobs
@@ -168,13 +168,20 @@ class FailStaleTests(JobTestCase):
             status=Status.RUNNING, started_at=old, heartbeat_at=timezone.now()
         )
         queued = self.import_job()
-        with self.assertLogs("itembank.jobs", "WARNING"):
+        # The beat's worker serves no request: it speaks the site's language, Korean.
+        with (
+            self.assertLogs("itembank.jobs", "WARNING"),
+            translation.override("ko"),
+            mock.patch(SEND) as send,
+        ):
             self.assertEqual(jobs.sweep(), {"failed": 4, "sent": 1})
+        send.assert_called_once_with(args=[queued.pk], queue="default", retry=False)
         for job in stale:
             job.refresh_from_db()
             self.assertEqual(job.status, Status.FAILED)
-            self.assertEqual(job.error, str(type(job).interrupted_error))
-            self.assertTrue(job.error.startswith("중단됨"), job.error)  # Korean, the site's
+            with translation.override("ko"):
+                self.assertEqual(job.error, str(type(job).interrupted_error))
+            self.assertTrue(job.error.startswith("중단됨: "), job.error)
         fresh.refresh_from_db()
         queued.refresh_from_db()
         self.assertEqual(fresh.status, Status.RUNNING)

@@ -177,6 +177,8 @@ class CampaignCreateTestCase(ReviewTestCase):
         page = self.client.get(reverse("review-sampling", args=[job.pk]), **EN)
         self.assertContains(page, "<progress")
         self.assertContains(page, "hx-trigger")
+        listed = self.client.get(reverse("review-campaigns"), **EN)
+        self.assertContains(listed, f'id="sampling-job-{job.pk}"')  # the list shows it too
         job = sampling.run_sampling_job(job.pk)  # the worker's side
         self.assertEqual(job.status, SamplingJob.Status.SUCCEEDED, job.error)
         campaign = Campaign.objects.get(name="ui")
@@ -185,6 +187,8 @@ class CampaignCreateTestCase(ReviewTestCase):
         self.assertContains(status, reverse("review-agreement", args=[campaign.pk]))
         self.assertNotContains(status, "hx-trigger")  # finished: stops polling
         self.assertEqual(job.pair_count, campaign.pairs.count())
+        listed = self.client.get(reverse("review-campaigns"), **EN)
+        self.assertNotContains(listed, f'id="sampling-job-{job.pk}"')  # now a campaign
         self.assertEqual(campaign.reviewers_per_pair, 2)
         self.assertEqual(campaign.search_config["sizes"], {"tp": 2, "fp": 2, "fn": 1})
         self.assertFalse(campaign.show_model_score)
