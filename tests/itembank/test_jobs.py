@@ -216,6 +216,10 @@ class ReadOnlyPagesTests(JobTestCase):
             reverse("evaluation:dashboard"),
             reverse("evaluation:run-detail", args=[run.pk]),
             reverse("review-sampling", args=[sampling.pk]),
+            reverse("review-campaigns"),
+            reverse("import-job-api-detail", args=[job.pk]),
+            reverse("evaluation-run-api-detail", args=[run.pk]),
+            reverse("review-api-sampling", args=[sampling.pk]),
         ]
         for url in urls:
             with self.subTest(url), CaptureQueriesContext(connection) as queries:
