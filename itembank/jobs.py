@@ -162,10 +162,10 @@ def send(model: type[Job], pk: int) -> bool:
     options = {"args": [pk], "queue": model.queue, "retry": False}
     now = timezone.now()
     try:
-        task = app.tasks.get(model.task_name)
-        if task is not None:  # registered here: honours task_always_eager
+        task = _registered(model.task_name)
+        if task is not None:  # the task object honours task_always_eager and routing
             task.apply_async(**options)
-        else:
+        else:  # a task of another code base: by name only
             app.send_task(model.task_name, **options)
     except (OperationalError, OSError) as exc:
         logger.warning(
@@ -177,6 +177,14 @@ def send(model: type[Job], pk: int) -> bool:
         return False
     model.objects.filter(pk=pk).update(sent_at=now)  # (an eager task has already run)
     return True
+
+
+def _registered(name: str):
+    """The task registered under `name`. A web process imports the apps' tasks modules only when
+    it first sends a job (Celery's autodiscovery is lazy; the worker imports them at start)."""
+    if name not in app.tasks:
+        app.autodiscover_tasks(force=True)
+    return app.tasks.get(name)
 
 
 def send_queued() -> int:

@@ -67,6 +67,16 @@ def waiting_on_decisions() -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def held_advisory_locks(key: int) -> list[int]:
+    """Sessions holding an advisory lock of class `key` (the scans' locks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND granted",
+            [key],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @pytest.mark.worker
 class InterruptedScanTestCase(FaultTestCase):
     def setUp(self) -> None:
@@ -200,7 +210,10 @@ class ScanGuardsTestCase(BaseTestCase):
                 scan = scanning.run_scan(self.scan.pk)
         self.assertEqual(scan.status, Status.QUEUED)
         self.assertFalse(DuplicateCandidate.objects.filter(scan=scan).exists())
-        scan = scanning.run_scan(self.scan.pk)  # the lock went with that session
+        # The lock went with that session (once the server has ended it: on a busy machine
+        # that is not at once).
+        self.assertTrue(wait_for(lambda: not held_advisory_locks(scanning.SCAN_LOCK), LIMIT))
+        scan = scanning.run_scan(self.scan.pk)
         self.assertEqual((scan.status, scan.group_count), (Status.SUCCEEDED, 2))
 
 
