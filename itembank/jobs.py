@@ -37,7 +37,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError
@@ -354,14 +354,14 @@ def fail_stale(
     older_than: timedelta | None = None, models_: Iterable[type[Job]] | None = None
 ) -> int:
     """Fail running jobs whose heartbeat is older than ITEMBANK_STALE_JOB_SECONDS (their worker
-    died), with the reason (in the worker's language: the site's, Korean), and discard their
+    died), with the reason in the site's language (Korean) whoever calls it, and discard their
     partial rows."""
     cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
     failed = 0
     for model in job_models() if models_ is None else models_:
         stale = model.objects.filter(_stale(cutoff))
         for pk in stale.values_list("pk", flat=True):
-            with transaction.atomic():
+            with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
                 # Only if it is still stale now: a live worker may just have reported progress.
                 changed = stale.filter(pk=pk).update(
                     status=Job.Status.FAILED,

@@ -157,7 +157,7 @@ class RunTests(BankTestCase):
         run.refresh_from_db()
         fresh.refresh_from_db()
         self.assertEqual(run.status, EvaluationRun.Status.FAILED)
-        self.assertIn("Interrupted", run.error)
+        self.assertIn("중단됨", run.error)  # in the site's language (issue 10), not the caller's
         self.assertEqual(fresh.status, EvaluationRun.Status.RUNNING)
 
     def test_enqueue_without_broker_stays_queued(self) -> None:

@@ -174,10 +174,10 @@ class FailStaleTests(JobTestCase):
             status=Status.RUNNING, started_at=old, heartbeat_at=timezone.now()
         )
         queued = self.import_job()
-        # The beat's worker serves no request: it speaks the site's language, Korean.
+        # The reason is in the site's language (Korean), whatever the caller's language.
         with (
             self.assertLogs("itembank.jobs", "WARNING"),
-            translation.override("ko"),
+            translation.override("en"),
             mock.patch(SEND) as send,
         ):
             self.assertEqual(jobs.sweep(), {"failed": 4, "sent": 1})
