@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from django import forms
@@ -13,14 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from kombu.exceptions import OperationalError
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import BasePermission
 
-from . import importing
+from . import importing, jobs
 from .models import ImportJob
 from .permissions import can_administer, require
-from .tasks import run_import_job
-
-logger = logging.getLogger(__name__)
 
 
 class ImportUploadForm(forms.Form):
@@ -49,16 +47,6 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
-def enqueue(job: ImportJob) -> None:
-    """Queue the import; when the broker cannot be reached, run it now so no upload is lost."""
-    try:
-        run_import_job.apply_async(args=[job.pk], queue="default", retry=False)
-    except (OperationalError, OSError):
-        logger.warning("task queue unreachable; running import job %s in the request", job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(in_request=True)
-        importing.run_job(job.pk)
-
-
 @require(can_administer)
 def import_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -68,19 +56,13 @@ def import_page(request: HttpRequest) -> HttpResponse:
             job = ImportJob.objects.create(
                 file=upload,
                 original_name=Path(upload.name).name[:255],
-                user=request.user,
+                created_by=request.user,
                 language=translation.get_language() or settings.LANGUAGE_CODE,
             )
-            enqueue(job)
+            jobs.enqueue(job)  # sent at once: this view runs outside a transaction
             job.refresh_from_db()
-            if job.in_request:
-                messages.warning(
-                    request,
-                    _(
-                        "The task queue could not be reached, so the import ran during the "
-                        "upload. Its result is below."
-                    ),
-                )
+            if job.waiting_for_queue:
+                messages.warning(request, jobs.WAITING_FOR_QUEUE)
             else:
                 messages.success(
                     request, _("The file was received; the import runs in the background.")
@@ -88,11 +70,38 @@ def import_page(request: HttpRequest) -> HttpResponse:
             return redirect("item-import")
     else:
         form = ImportUploadForm()
-    jobs = ImportJob.objects.select_related("user")[:10]
-    return render(request, "itembank/import.html", {"form": form, "jobs": jobs})
+    recent = ImportJob.objects.select_related("created_by")[:10]
+    return render(request, "itembank/import.html", {"form": form, "jobs": recent})
 
 
 @require(can_administer)
 def import_job_status(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     return render(request, "itembank/_import_job.html", {"job": job})
+
+
+# API -----------------------------------------------------------------------------------------
+
+
+class ImportJobSerializer(jobs.JobSerializer):
+    """An import: the fields of every job (itembank.jobs) and its own."""
+
+    original_name = serializers.CharField(read_only=True)
+    created_count = serializers.IntegerField(read_only=True)
+    updated_count = serializers.IntegerField(read_only=True)
+    unchanged_count = serializers.IntegerField(read_only=True)
+    errors = serializers.JSONField(
+        read_only=True, help_text=gettext_lazy("The problems found: line, field, message")
+    )
+
+
+class CanAdminister(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return can_administer(request.user)
+
+
+@extend_schema(summary=gettext_lazy("An import job and its progress (administrators only)"))
+class ImportJobDetail(generics.RetrieveAPIView):
+    serializer_class = ImportJobSerializer
+    permission_classes = [CanAdminister]
+    queryset = ImportJob.objects.select_related("created_by")

@@ -31,13 +31,12 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from . import jobs
 from .images import check_image
-from .models import Difficulty, Item, ItemType, SchoolLevel, Subject, User
+from .models import Difficulty, ImportJob, Item, ItemType, SchoolLevel, Subject, User
 from .services import BulkImage, BulkItem, bulk_save_items
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv")
@@ -746,82 +745,40 @@ def import_file(
 # --- Import jobs (the upload page) -----------------------------------------------------------
 
 
-class _JobProgress:
-    """Writes a job's progress on a connection of its own, so the page sees it while the import's
-    transaction is still open. At most twice a second."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.last = 0.0
-        self.connection: BaseDatabaseWrapper | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.5 and done < total:
-            return
-        self.last = now
-        from .models import ImportJob
-
-        try:
-            if self.connection is None:
-                main = connections[DEFAULT_DB_ALIAS]
-                self.connection = type(main)(dict(main.settings_dict), DEFAULT_DB_ALIAS)
-            table = self.connection.ops.quote_name(ImportJob._meta.db_table)
-            with self.connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET processed = %s, total = %s WHERE id = %s",
-                    [done, total, self.job_id],
-                )
-        except DatabaseError:
-            logger.warning("could not record the progress of import job %s", self.job_id)
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
+def run_job(job_id: int) -> ImportJob | None:
+    """Run an uploaded file's import (the task `itembank.run_import_job`) and record the outcome
+    on its ImportJob. An import is never retried: a second delivery finds it claimed."""
+    return jobs.run(ImportJob, job_id, _import_job)
 
 
-def run_job(job_id: int) -> None:
-    """Run an uploaded file's import and record the outcome on its ImportJob."""
-    from .models import ImportJob
-
-    job = ImportJob.objects.select_related("user").get(pk=job_id)
-    if job.is_finished:
-        return  # delivered twice
-    jobs = ImportJob.objects.filter(pk=job_id)
-    jobs.update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
+def _import_job(job: ImportJob) -> None:
     started = time.monotonic()
-    reporter = _JobProgress(job_id)
+    # Progress goes on a connection of its own: the import's transaction is open meanwhile.
+    reporter = jobs.Reporter(job, own_connection=True)
     with translation.override(job.language or settings.LANGUAGE_CODE):
         try:
             with job.file.open("rb") as fh:
-                result = import_file(fh, job.original_name, user=job.user, progress=reporter)
+                result = import_file(fh, job.original_name, user=job.created_by, progress=reporter)
         except ImportFailed as exc:
-            jobs.update(
-                status=ImportJob.Status.FAILED,
+            jobs.fail(
+                job,
+                exc.errors[0].message if exc.errors else _("The import failed."),
                 errors=[error.as_dict() for error in exc.errors],
-                seconds=time.monotonic() - started,
-                finished_at=timezone.now(),
             )
         except Exception:
-            logger.exception("import job %s failed", job_id)
+            logger.exception("import job %s failed", job.pk)
             message = _("The import stopped unexpectedly; nothing was written. Try again.")
-            jobs.update(
-                status=ImportJob.Status.FAILED,
-                errors=[ImportError_(0, "", message).as_dict()],
-                seconds=time.monotonic() - started,
-                finished_at=timezone.now(),
-            )
+            jobs.fail(job, message, errors=[ImportError_(0, "", message).as_dict()])
         else:
-            jobs.update(
-                status=ImportJob.Status.SUCCEEDED,
-                processed=2 * result.total,
+            jobs.succeed(
+                job,
+                done=2 * result.total,
                 total=2 * result.total,
                 created_count=result.created,
                 updated_count=result.updated,
                 unchanged_count=result.unchanged,
                 errors=[],
-                seconds=result.seconds,
-                finished_at=timezone.now(),
             )
         finally:
             reporter.close()
+        logger.info("import job %s ended in %.1f s", job.pk, time.monotonic() - started)

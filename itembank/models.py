@@ -15,6 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .jobs import Job
+
 
 class Role(models.TextChoices):
     TEACHER = "teacher", _("Teacher")
@@ -266,59 +268,24 @@ def import_upload_path(instance: ImportJob, filename: str) -> str:
     return f"imports/{uuid.uuid4().hex}/{filename}"
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """An uploaded item file and the background import that reads it (itembank.importing)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+    task_name = "itembank.run_import_job"
+    kind = "import"
+    interrupted_error = _("Interrupted: the worker stopped before the import finished.")
 
     file = models.FileField(_("file"), upload_to=import_upload_path, max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("user"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="import_jobs",
-    )
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
     language = models.CharField(_("language"), max_length=16, blank=True)
-    in_request = models.BooleanField(
-        _("ran in the web request"),
-        default=False,
-        help_text=_("The task queue was unreachable, so the import ran while uploading."),
-    )
-    processed = models.PositiveIntegerField(_("processed"), default=0)
-    total = models.PositiveIntegerField(_("total"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    seconds = models.FloatField(_("seconds"), null=True, blank=True)
-    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
-            return 100
-        return int(100 * self.processed / self.total) if self.total else 0

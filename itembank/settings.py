@@ -290,8 +290,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_float("ITEMBANK_VISIBILITY_TIMEOUT", 3600.0, minimum=1),
 }
-# A duplicate scan or evaluation run that reported no progress for this long lost its worker
-# and is marked failed (search.duplicates.services, search.evaluation.evaluate).
+# A background job (import, duplicate scan, evaluation run, campaign sampling) that reported no
+# progress for this long lost its worker and is marked failed (itembank.jobs.fail_stale).
 ITEMBANK_STALE_JOB_SECONDS = env_float("ITEMBANK_STALE_JOB_SECONDS", 900.0, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
@@ -307,6 +307,13 @@ CELERY_BEAT_SCHEDULE["search-keywords-sweep"] = {
     "task": "search.tasks.keywords_sweep",
     "schedule": 300.0,
     "options": {"expires": 300.0},
+}
+# Fail jobs whose worker died; send jobs that were queued while the broker was down
+# (itembank.jobs.sweep).
+CELERY_BEAT_SCHEDULE["itembank-sweep-jobs"] = {
+    "task": "itembank.tasks.sweep_jobs",
+    "schedule": 60.0,
+    "options": {"queue": "default", "expires": 60.0},
 }
 # Delete search timings older than eight days (monitoring.timing.prune).
 CELERY_BEAT_SCHEDULE["monitoring-prune-search-timings"] = {

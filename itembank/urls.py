@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/review/", include("search.review.api_urls")),
     path("api/", include("search.api_urls")),
     path("api/duplicates/", include("search.duplicates.api_urls")),
+    path("api/evaluation/", include("search.evaluation.api_urls")),
     path("api/", include("itembank.api_urls")),
     path("search/", include("search.urls")),
     path("duplicates/", include("search.duplicates.urls")),

@@ -37,6 +37,7 @@ from search.duplicates.models import DuplicateScan
 from search.duplicates.scan import run_scan
 from search.evaluation import evaluate
 from search.review import sampling
+from search.review.models import SamplingJob
 from tests.base import make_item, make_user, png_bytes
 from tests.embeddings.hashing_backend import make_space
 from tests.review.base import make_gt
@@ -106,6 +107,7 @@ class World:
     gt_set_id: int
     run_id: int
     import_job_id: int
+    sampling_job_id: int
     admin_id: int
 
 
@@ -162,6 +164,7 @@ EXPECTED: dict[str, Row] = {
     # -- review (web)
     "review-campaigns": Row(get=REVIEWERS),
     "review-campaign-create": Row(get=ADMINS, post=web(403, 403, OK)),
+    "review-sampling": Row(kwargs=lambda w: {"pk": w.sampling_job_id}, get=ADMINS),
     "review-queue": Row(kwargs=campaign, get=REVIEWERS),
     "review-label": Row(
         kwargs=campaign,
@@ -224,6 +227,9 @@ EXPECTED: dict[str, Row] = {
     ),
     "duplicate-scan-api-list": Row(get=api(403, 200, 200), post=api(403, 403, OK)),
     "duplicate-scan-api-detail": Row(kwargs=lambda w: {"pk": w.scan.pk}, get=api(403, 200, 200)),
+    "import-job-api-detail": Row(kwargs=lambda w: {"pk": w.import_job_id}, get=api(403, 403, 200)),
+    "evaluation-run-api-detail": Row(kwargs=lambda w: {"pk": w.run_id}, get=api(403, 200, 200)),
+    "review-api-sampling": Row(kwargs=lambda w: {"pk": w.sampling_job_id}, get=api(403, 403, 200)),
     # -- API: review
     "review-api-campaigns": Row(get=api(403, 200, 200)),
     "review-api-next": Row(kwargs=campaign, get=api(403, 200, 200)),
@@ -387,7 +393,12 @@ def build_world() -> tuple[dict[str, User], World]:
     review = sampling.create_campaign("perm-campaign", samples, gt_set=gt_set, user=admin_user)
     run = evaluate.create_run(gt_set, space=space.name, mode="dense", user=admin_user)
     job = ImportJob.objects.create(
-        file=ContentFile(b"", name="items.jsonl"), original_name="items.jsonl", user=admin_user
+        file=ContentFile(b"", name="items.jsonl"),
+        original_name="items.jsonl",
+        created_by=admin_user,
+    )
+    sampling_job = SamplingJob.objects.create(
+        name="perm-sampling", gt_set=gt_set, created_by=admin_user
     )
     EmbeddingFailure.objects.create(
         item=near[0], space=space, content_hash=near[0].content_hash, error="test"
@@ -406,6 +417,7 @@ def build_world() -> tuple[dict[str, User], World]:
         gt_set_id=gt_set.pk,
         run_id=run.pk,
         import_job_id=job.pk,
+        sampling_job_id=sampling_job.pk,
         admin_id=admin_user.pk,
     )
     return users, world

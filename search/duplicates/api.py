@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from itembank.api import ItemPagination
+from itembank.jobs import JobSerializer
 from itembank.models import Item, Subject
 from itembank.permissions import can_administer
 
@@ -190,42 +191,19 @@ class GroupDetailSerializer(GroupSerializer):
         return keeper.pk if keeper is not None else None
 
 
-class ScanSerializer(serializers.ModelSerializer):
+class ScanSerializer(JobSerializer):
+    """A scan: the fields of every job (itembank.jobs) and its own."""
+
     space = serializers.SlugRelatedField(
         slug_field="name",
         read_only=True,
         allow_null=True,
         help_text=gettext_lazy("Null for a scan of exact matches only"),
     )
-    requested_by = serializers.SlugRelatedField(
-        slug_field="username",
-        read_only=True,
-        allow_null=True,
-        help_text=gettext_lazy("Null for a scheduled scan"),
-    )
-    percent = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = DuplicateScan
-        fields = [
-            "id",
-            "space",
-            "status",
-            "phase",
-            "done",
-            "total",
-            "percent",
-            "settings",
-            "pair_count",
-            "group_count",
-            "error",
-            "in_request",
-            "requested_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
+    phase = serializers.CharField(read_only=True)
+    settings = serializers.JSONField(read_only=True)
+    pair_count = serializers.IntegerField(read_only=True)
+    group_count = serializers.IntegerField(read_only=True)
 
 
 # Views ---------------------------------------------------------------------------------------
@@ -402,13 +380,9 @@ class ScanList(generics.ListCreateAPIView):
     serializer_class = ScanSerializer
     permission_classes = [IsAdministrator]
     pagination_class = ItemPagination
-    queryset = DuplicateScan.objects.select_related("space", "requested_by").order_by(
+    queryset = DuplicateScan.objects.select_related("space", "created_by").order_by(
         "-created_at", "-id"
     )
-
-    def get_queryset(self) -> QuerySet[DuplicateScan]:
-        services.fail_interrupted()  # a scan whose worker died reads as failed
-        return super().get_queryset()
 
     @extend_schema(summary=gettext_lazy("Duplicate scans, newest first"))
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -433,8 +407,4 @@ class ScanList(generics.ListCreateAPIView):
 class ScanDetail(generics.RetrieveAPIView):
     serializer_class = ScanSerializer
     permission_classes = [CanViewDuplicates]
-    queryset = DuplicateScan.objects.select_related("space", "requested_by")
-
-    def get_queryset(self) -> QuerySet[DuplicateScan]:
-        services.fail_interrupted()  # a scan whose worker died reads as failed
-        return super().get_queryset()
+    queryset = DuplicateScan.objects.select_related("space", "created_by")

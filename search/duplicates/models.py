@@ -4,7 +4,7 @@ A `PairDecision` is stored once per unordered pair (`item_a` has the smaller id)
 scan leaves decided pairs out, so a resolved group never comes back. A `DuplicateScan` writes its
 candidate pairs and groups under itself; only a scan that finished (`succeeded`) is ever shown,
 so an interrupted scan never passes for a complete one. A scan left running by a dead worker is
-failed once its heartbeat is older than ITEMBANK_STALE_JOB_SECONDS (`services.fail_interrupted`).
+failed once its heartbeat is older than ITEMBANK_STALE_JOB_SECONDS (`itembank.jobs.fail_stale`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from embeddings.models import EmbeddingSpace
+from itembank.jobs import Job
 from itembank.models import Item
 
 
@@ -91,12 +92,15 @@ class PairDecision(models.Model):
         return self.item_b_id if self.keeper_id == self.item_a_id else self.item_a_id
 
 
-class DuplicateScan(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+class DuplicateScan(Job):
+    """A scan of the whole bank for candidate pairs (scan.py), run by the task
+    `duplicates.run_scan`. A redelivered message reruns it from the start, also after it was
+    failed as interrupted: it only ever writes rows of its own."""
+
+    task_name = "duplicates.run_scan"
+    kind = "scan"
+    interrupted_error = _("Interrupted: the worker stopped before the scan finished.")
+    rerun_failed = True
 
     class Phase(models.TextChoices):
         WAITING = "", _("Waiting")
@@ -114,55 +118,22 @@ class DuplicateScan(models.Model):
         verbose_name=_("embedding space"),
         help_text=_("Without a space only exact matches are found."),
     )
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
     phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, blank=True)
-    done = models.PositiveIntegerField(_("done"), default=0)
-    total = models.PositiveIntegerField(_("total"), default=0)
     settings = models.JSONField(_("settings"), default=dict, blank=True)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
-    in_request = models.BooleanField(_("ran in the web request"), default=False)
     pair_count = models.PositiveIntegerField(_("pairs"), default=0)
     group_count = models.PositiveIntegerField(_("groups"), default=0)
-    error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    # Written with every step of progress: a running scan whose heartbeat is older than
-    # ITEMBANK_STALE_JOB_SECONDS lost its worker (services.fail_interrupted).
-    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         verbose_name = _("duplicate scan")
         verbose_name_plural = _("duplicate scans")
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
-            return 100
-        return min(99, int(100 * self.done / self.total)) if self.total else 0
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
+    @classmethod
+    def discard_partial(cls, pk: int) -> None:
+        DuplicateGroup.objects.filter(scan_id=pk).delete()
+        DuplicateCandidate.objects.filter(scan_id=pk).delete()
 
 
 class DuplicateGroup(models.Model):

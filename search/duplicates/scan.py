@@ -14,8 +14,8 @@ Items are read in chunks by id, so memory grows with the number of candidate pai
 with the bank; progress (and a heartbeat) is written after every chunk. Results are written under
 the scan and shown only once it has succeeded; a failure deletes what it had written and records
 why. A scan whose worker died stays "running" until its heartbeat is older than
-ITEMBANK_STALE_JOB_SECONDS, then `services.fail_interrupted` fails it and discards its rows; the
-redelivered task (acknowledged late) runs it again from the start.
+ITEMBANK_STALE_JOB_SECONDS, then the beat's `itembank.jobs.fail_stale` fails it and discards its
+rows; the redelivered task (acknowledged late) runs it again from the start.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from embeddings.models import EmbeddingSpace, ItemEmbedding
+from embeddings.models import ItemEmbedding
 from embeddings.services import hnsw_scan
+from itembank import jobs
 from itembank.models import Item, ItemImage, ItemStatus
 
 from . import exact
@@ -41,13 +42,12 @@ from .models import (
     ItemFingerprint,
     PairDecision,
 )
-from .services import thresholds
+from .services import scan_settings
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 200
 FINGERPRINT_CHUNK_SIZE = 500
-NEIGHBOURS = 10
 # An exact-text group this large is linked as a star (each to the first), not every pair.
 MAX_ALL_PAIRS = 30
 # A figure-hash bucket this large is a blank or generic figure: only exact hash twins count.
@@ -56,57 +56,24 @@ KEEP_SCANS = 2
 SCAN_LOCK = 0x64757073  # pg advisory lock class of running scans ("dups")
 
 
-def default_threshold() -> float:
-    from search.models import SearchSettings
-
-    return float(SearchSettings.load().duplicate_threshold_default)
-
-
-def scan_settings(space: EmbeddingSpace | None) -> dict:
-    return {
-        "thresholds": thresholds(),
-        "default_threshold": default_threshold(),
-        "neighbours": NEIGHBOURS,
-        "phash_distance": exact.PHASH_DISTANCE,
-        "space": space.name if space is not None else None,
-    }
-
-
 def run_scan(scan_id: int, *, chunk_size: int = CHUNK_SIZE) -> DuplicateScan | None:
     """Run the scan `scan_id` from the start (a redelivered task starts over), with the
     thresholds snapshotted in `scan.settings` when it was requested (or the current ones)."""
-    scan = DuplicateScan.objects.select_related("space").filter(pk=scan_id).first()
-    if scan is None:
-        logger.warning("duplicate scan %s no longer exists", scan_id)
-        return None
-    if scan.status == DuplicateScan.Status.SUCCEEDED:
-        return scan
-    with scan_lock(scan.pk) as acquired:
+    with scan_lock(scan_id) as acquired:
         if not acquired:  # a redelivered message while the first run is still going
-            logger.warning("duplicate scan %s is already running elsewhere; not started", scan.pk)
-            return scan
-        clear_results(scan)
-        scan.status = DuplicateScan.Status.RUNNING
-        scan.phase = DuplicateScan.Phase.WAITING
-        scan.started_at = scan.heartbeat_at = timezone.now()
-        scan.finished_at = None
-        scan.error = ""
-        scan.done = scan.total = 0
-        if not scan.settings:
-            scan.settings = scan_settings(scan.space)
-        scan.save()
-        try:
-            Scanner(scan, chunk_size).run()
-        except Exception as exc:
-            logger.exception("duplicate scan %s failed", scan.pk)
-            clear_results(scan)
-            DuplicateScan.objects.filter(pk=scan.pk).update(
-                status=DuplicateScan.Status.FAILED,
-                error=(str(exc) or exc.__class__.__name__)[:2000],
-                finished_at=timezone.now(),
-            )
+            logger.warning("duplicate scan %s is already running elsewhere; not started", scan_id)
+            return DuplicateScan.objects.filter(pk=scan_id).first()
+        return jobs.run(DuplicateScan, scan_id, lambda scan: _scan(scan, chunk_size))
+
+
+def _scan(scan: DuplicateScan, chunk_size: int) -> None:
+    clear_results(scan)
+    fields = {"phase": DuplicateScan.Phase.WAITING}
+    if not scan.settings:
+        fields["settings"] = scan_settings(scan.space)
+    DuplicateScan.objects.filter(pk=scan.pk).update(**fields)
     scan.refresh_from_db()
-    return scan
+    Scanner(scan, chunk_size).run()
 
 
 @contextmanager
@@ -198,19 +165,16 @@ class Scanner:
 
     # progress ----------------------------------------------------------------------------------
 
-    def set_phase(self, phase: str) -> None:
-        DuplicateScan.objects.filter(pk=self.scan.pk).update(
-            phase=phase, heartbeat_at=timezone.now()
-        )
+    def set_phase(self, phase: DuplicateScan.Phase) -> None:
+        DuplicateScan.objects.filter(pk=self.scan.pk).update(phase=phase)
+        jobs.progress(self.scan, message=phase.label)
 
     def advance(self, n: int) -> None:
-        DuplicateScan.objects.filter(pk=self.scan.pk).update(
-            done=F("done") + n, heartbeat_at=timezone.now()
-        )
+        jobs.progress(self.scan, F("done") + n)
 
     def run(self) -> None:
         total = self.items.count() + self.vectors.count() + 1
-        DuplicateScan.objects.filter(pk=self.scan.pk).update(total=total)
+        jobs.progress(self.scan, total=total)
         self.set_phase(DuplicateScan.Phase.FINGERPRINTS)
         self.refresh_fingerprints()
         self.exact_text_pairs()
@@ -224,16 +188,14 @@ class Scanner:
         groups, pairs = self.group()
         self.advance(1)
         # Only a scan still running becomes complete: one failed meanwhile as interrupted
-        # (services.fail_interrupted) had rows discarded under it, so what it has is partial.
-        finished = DuplicateScan.objects.filter(
-            pk=self.scan.pk, status=DuplicateScan.Status.RUNNING
-        ).update(
-            status=DuplicateScan.Status.SUCCEEDED,
+        # (jobs.fail_stale) had rows discarded under it, so what it has is partial.
+        finished = jobs.succeed(
+            self.scan,
             phase=DuplicateScan.Phase.DONE,
+            message=str(DuplicateScan.Phase.DONE.label),
             done=total,
             pair_count=pairs,
             group_count=groups,
-            finished_at=timezone.now(),
         )
         if not finished:
             logger.warning("duplicate scan %s was failed while running; discarded", self.scan.pk)

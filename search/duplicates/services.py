@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from embeddings.models import EmbeddingSpace
+from embeddings.services import default_space
+from itembank import jobs
 from itembank.models import Item, ItemStatus, Subject
 from itembank.permissions import can_administer, can_review
 from itembank.services import set_status
 from itembank.text import has_nul, nul_message
+from search.models import SearchSettings
 
+from . import exact
 from .models import DuplicateCandidate, DuplicateGroup, DuplicateScan, PairDecision
 
 logger = logging.getLogger(__name__)
 
 VIA = "duplicates"
+NEIGHBOURS = 10  # nearest neighbours a scan looks at per item
 START_LOCK = 0x6475706573  # pg advisory lock key ("dupes")
 Kind = PairDecision.Kind
 
@@ -42,16 +46,27 @@ class DecisionError(Exception):
 def threshold_for(subject: str) -> float:
     """The cosine similarity at or above which two items of `subject` are proposed as
     duplicates: the per-subject value admins set in the search settings."""
-    from search.models import SearchSettings
-
     return float(SearchSettings.load().duplicate_threshold(subject))
 
 
 def thresholds() -> dict[str, float]:
-    from search.models import SearchSettings
-
     current = SearchSettings.load()
     return {subject: float(current.duplicate_threshold(subject)) for subject in Subject.values}
+
+
+def default_threshold() -> float:
+    return float(SearchSettings.load().duplicate_threshold_default)
+
+
+def scan_settings(space: EmbeddingSpace | None) -> dict:
+    """What a scan uses, snapshotted when it is requested: later changes apply to later scans."""
+    return {
+        "thresholds": thresholds(),
+        "default_threshold": default_threshold(),
+        "neighbours": NEIGHBOURS,
+        "phash_distance": exact.PHASH_DISTANCE,
+        "space": space.name if space is not None else None,
+    }
 
 
 # -- permissions --------------------------------------------------------------------------------
@@ -237,46 +252,14 @@ def latest_scan() -> DuplicateScan | None:
     )
 
 
-def stale_after() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "ITEMBANK_STALE_JOB_SECONDS", 900)))
-
-
-def fail_interrupted(older_than: timedelta | None = None) -> int:
-    """Mark running scans that stopped reporting progress (their worker died) as failed, and
-    discard what they had written. Returns how many.
-
-    The scan's task is acknowledged late, so its message comes back after the broker's
-    visibility timeout and the scan is run again from the start (`scan.run_scan`).
-    """
-    cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
-    stale = DuplicateScan.objects.filter(status=DuplicateScan.Status.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    )
-    failed = 0
-    for pk in stale.values_list("pk", flat=True):
-        with transaction.atomic():
-            # Only if it is still stale now: a live worker may just have reported progress.
-            changed = stale.filter(pk=pk).update(
-                status=DuplicateScan.Status.FAILED,
-                error=_("Interrupted: the worker stopped before the scan finished."),
-                finished_at=timezone.now(),
-            )
-            if changed:
-                DuplicateGroup.objects.filter(scan_id=pk).delete()
-                DuplicateCandidate.objects.filter(scan_id=pk).delete()
-                failed += 1
-    if failed:
-        logger.warning("marked %d interrupted duplicate scan(s) as failed", failed)
-    return failed
-
-
 def active_scan() -> DuplicateScan | None:
-    """The queued or running scan, if any (a scan whose worker died is failed first)."""
-    fail_interrupted()
+    """The queued or running scan, if any. (A scan whose worker died is failed by the beat,
+    `itembank.jobs.fail_stale`; reading never writes.)"""
     return (
         DuplicateScan.objects.filter(
             status__in=[DuplicateScan.Status.QUEUED, DuplicateScan.Status.RUNNING]
         )
+        .select_related("space", "created_by")
         .order_by("-created_at")
         .first()
     )
@@ -360,12 +343,11 @@ def suggested_keeper(items: Iterable[Item]) -> Item | None:
 
 def start_scan(user, space=None) -> tuple[DuplicateScan, bool]:
     """Queue a scan of the bank (in `space`, by default the default embedding space). When a
-    scan is already queued or running, that one is returned with False."""
-    from embeddings.services import default_space
-
-    from .scan import scan_settings
-    from .tasks import enqueue_scan
-
+    scan is already queued or running, that one is returned with False. The scan is sent to the
+    task queue once this commits; with the queue down it waits, queued, for the beat to send it.
+    """
+    # A scan whose worker died would block a new one until the beat fails it: fail it now.
+    jobs.fail_stale(models_=[DuplicateScan])
     with transaction.atomic():
         # One scan at a time: concurrent requests serialise on this transaction-level lock.
         with connection.cursor() as cursor:
@@ -377,8 +359,8 @@ def start_scan(user, space=None) -> tuple[DuplicateScan, bool]:
         scan = DuplicateScan.objects.create(
             space=space,
             settings=scan_settings(space),
-            requested_by=user if user is not None and user.is_authenticated else None,
+            created_by=user if user is not None and user.is_authenticated else None,
         )
-    enqueue_scan(scan)
+        jobs.enqueue(scan)
     scan.refresh_from_db()
     return scan, True

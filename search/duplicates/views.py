@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from itembank import jobs
 from itembank.models import Item, ItemImage
 from itembank.permissions import can_administer, require
 
@@ -80,7 +81,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "query": form.query(),
         "recent_scans": DuplicateScan.objects.filter(
             status__in=[DuplicateScan.Status.SUCCEEDED, DuplicateScan.Status.FAILED]
-        ).select_related("space", "requested_by")[:5],
+        ).select_related("space", "created_by")[:5],
     }
     return render(request, "duplicates/report.html", ctx)
 
@@ -91,11 +92,8 @@ def scan_start(request: HttpRequest) -> HttpResponse:
     scan, created = services.start_scan(request.user)
     if not created:
         messages.info(request, _("A scan is already running; its progress is shown below."))
-    elif scan.in_request:
-        messages.warning(
-            request,
-            _("The task queue could not be reached, so the scan ran during the request."),
-        )
+    elif scan.waiting_for_queue:
+        messages.warning(request, jobs.WAITING_FOR_QUEUE)
     else:
         messages.success(request, _("The scan has started; its progress is shown below."))
     return redirect("duplicate-report")
@@ -104,8 +102,7 @@ def scan_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 @require(services.can_view_duplicates)
 def scan_status(request: HttpRequest, pk: int) -> HttpResponse:
-    services.fail_interrupted()
-    scan = get_object_or_404(DuplicateScan.objects.select_related("space"), pk=pk)
+    scan = get_object_or_404(DuplicateScan.objects.select_related("space", "created_by"), pk=pk)
     return render(request, "duplicates/_scan.html", {"scan": scan})
 
 

@@ -6,9 +6,10 @@
 - `evaluate_run_file` scores a run in the formats.md shape without searching; at least one of its
   queries must be a query of the set.
 - `EvaluationRun` rows are computed by `execute` (the Celery task `evaluation.run` on the default
-  queue), with progress; a run whose worker stopped reporting is marked failed by
-  `fail_interrupted`, so it never passes for a complete one. Sweeps (α 0…1, spaces against each
-  other, reranker on/off) are sets of runs sharing a `sweep` label.
+  queue, sent through `itembank.jobs`), with progress; a run whose worker stopped reporting is
+  marked failed by the beat (`itembank.jobs.fail_stale`), so it never passes for a complete one.
+  Sweeps (α 0…1, spaces against each other, reranker on/off) are sets of runs sharing a `sweep`
+  label, each run a job of its own.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from embeddings.models import EmbeddingSpace
+from itembank import jobs
 from itembank.models import Item
+from search import runs
+from search.engine import MODES
 
 from . import groundtruth, metrics
 from .groundtruth import GroundTruthError, Pairs
@@ -36,8 +37,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_K = 100
 MAX_K = 1000
 ALPHAS = tuple(round(i / 10, 1) for i in range(11))
-# A running run without progress this long was interrupted (ITEMBANK_STALE_JOB_SECONDS sets it).
-STALE_AFTER = timedelta(minutes=15)
 MAX_PER_QUERY = 20000  # per-query values are kept for runs with at most this many queries
 
 Progress = Callable[[int, int], None]
@@ -102,8 +101,6 @@ def score(judged: Judgements, run_results: Mapping[str, Mapping[str, float]]) ->
 
 
 def check_config(mode: str, alpha: float | None, k: int) -> None:
-    from search.engine import MODES
-
     if mode not in MODES:
         raise EvaluationError(
             _("Unknown search mode %(mode)s; use one of %(modes)s.")
@@ -127,8 +124,6 @@ def evaluate_config(
 ) -> dict:
     """Search every query of the set (more like this) and score the results. Returns the
     metrics report plus `failed_queries`, `run` (the header) and `timings`."""
-    from search.runs import RunError, run_queries
-
     check_config(mode, alpha, k)
     judged = judgements(gt_set)
     if not judged.pairs:
@@ -144,7 +139,7 @@ def evaluate_config(
         space_name = space_name or None
     started = time.perf_counter()
     try:
-        report = run_queries(
+        report = runs.run_queries(
             items,
             mode=mode,
             k=k,
@@ -153,7 +148,7 @@ def evaluate_config(
             space=space_name,
             progress=progress,
         )
-    except RunError as exc:
+    except runs.RunError as exc:
         raise EvaluationError(str(exc)) from exc
     search_seconds = time.perf_counter() - started
     if items and len(report.failed) == len(items):
@@ -260,11 +255,9 @@ def create_run(
     check_config(mode, alpha, k)
     target = None
     if mode != "bm25" or space:
-        from search.runs import RunError, resolve_space
-
         try:
-            target = resolve_space(space)
-        except RunError as exc:
+            target = runs.resolve_space(space)
+        except runs.RunError as exc:
             raise EvaluationError(str(exc)) from exc
     if not gt_set.pairs.exists():
         raise EvaluationError(
@@ -286,72 +279,30 @@ def create_run(
 
 
 def enqueue(run: EvaluationRun) -> None:
-    """Queue the run on the default queue; when the broker is unreachable, compute it now."""
-    from kombu.exceptions import OperationalError
-
-    from .tasks import run_evaluation
-
-    try:
-        run_evaluation.apply_async(args=[run.pk], queue="default", retry=False)
-    except (OperationalError, OSError):
-        logger.warning("task queue unreachable; running evaluation %s in the request", run.pk)
-        execute(run.pk)
+    """Send the run to the default queue once this commits; with the queue down it stays
+    queued until the beat sends it (`itembank.jobs`). It is never computed in the request."""
+    jobs.enqueue(run)
 
 
 def execute(run_id: int) -> EvaluationRun | None:
     """Compute the run from the start (a redelivered task starts over)."""
-    run = EvaluationRun.objects.select_related("gt_set").filter(pk=run_id).first()
-    if run is None:
-        logger.warning("evaluation run %s no longer exists", run_id)
-        return None
-    if run.status == EvaluationRun.Status.SUCCEEDED:
-        return run
-    now = timezone.now()
-    EvaluationRun.objects.filter(pk=run.pk).update(
-        status=EvaluationRun.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        finished_at=None,
-        error="",
-        done=0,
-        total=0,
-        metrics={},
-        per_query=None,
+    return jobs.run(EvaluationRun, run_id, _execute, expected=(EvaluationError, GroundTruthError))
+
+
+def _execute(run: EvaluationRun) -> None:
+    EvaluationRun.objects.filter(pk=run.pk).update(metrics={}, per_query=None)
+    if run.config.get("source") == "file":
+        raise EvaluationError(_("A run file is scored when it is given; it cannot be rerun."))
+    result = evaluate_config(
+        run.gt_set,
+        run.space_name or None,
+        run.mode,
+        run.alpha,
+        run.rerank,
+        run.k,
+        progress=jobs.Reporter(run, every=1.0),
     )
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if time.monotonic() - last[0] < 1.0 and done < total:
-            return
-        last[0] = time.monotonic()
-        EvaluationRun.objects.filter(pk=run.pk).update(
-            done=done, total=total, heartbeat_at=timezone.now()
-        )
-
-    try:
-        if run.config.get("source") == "file":
-            raise EvaluationError(_("A run file is scored when it is given; it cannot be rerun."))
-        result = evaluate_config(
-            run.gt_set,
-            run.space_name or None,
-            run.mode,
-            run.alpha,
-            run.rerank,
-            run.k,
-            progress=progress,
-        )
-    except Exception as exc:  # the run records every failure; it never looks complete
-        if not isinstance(exc, EvaluationError | GroundTruthError):
-            logger.exception("evaluation run %s failed", run.pk)
-        EvaluationRun.objects.filter(pk=run.pk).update(
-            status=EvaluationRun.Status.FAILED,
-            error=(str(exc) or exc.__class__.__name__)[:2000],
-            finished_at=timezone.now(),
-        )
-    else:
-        save_result(run, result)
-    run.refresh_from_db()
-    return run
+    save_result(run, result)
 
 
 def stored_metrics(result: dict) -> dict:
@@ -371,16 +322,14 @@ def stored_metrics(result: dict) -> dict:
 
 def save_result(run: EvaluationRun, result: dict) -> None:
     per_query = result.get("per_query") or {}
-    with transaction.atomic():
-        EvaluationRun.objects.filter(pk=run.pk).update(
-            status=EvaluationRun.Status.SUCCEEDED,
-            metrics=stored_metrics(result),
-            per_query=per_query if len(per_query) <= MAX_PER_QUERY else None,
-            timings=result.get("timings", {}),
-            done=result["overall"]["queries"],
-            total=result["overall"]["queries"],
-            finished_at=timezone.now(),
-        )
+    jobs.succeed(
+        run,
+        metrics=stored_metrics(result),
+        per_query=per_query if len(per_query) <= MAX_PER_QUERY else None,
+        timings=result.get("timings", {}),
+        done=result["overall"]["queries"],
+        total=result["overall"]["queries"],
+    )
 
 
 def record_run_file(
@@ -411,24 +360,6 @@ def record_run_file(
     save_result(run, result)
     run.refresh_from_db()
     return run
-
-
-def stale_after() -> timedelta:
-    """How long a running run may go without progress: ITEMBANK_STALE_JOB_SECONDS."""
-    seconds = getattr(settings, "ITEMBANK_STALE_JOB_SECONDS", None)
-    return STALE_AFTER if seconds is None else timedelta(seconds=float(seconds))
-
-
-def fail_interrupted(older_than: timedelta | None = None) -> int:
-    """Mark runs that stopped reporting progress (their worker died) as failed."""
-    cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
-    return EvaluationRun.objects.filter(
-        status=EvaluationRun.Status.RUNNING, heartbeat_at__lt=cutoff
-    ).update(
-        status=EvaluationRun.Status.FAILED,
-        error=_("Interrupted: the worker stopped before the run finished."),
-        finished_at=timezone.now(),
-    )
 
 
 # -- sweeps --------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from embeddings.models import EmbeddingSpace
+from itembank.jobs import Job
 from itembank.models import Item
 
 MAX_RELEVANCE = 10
@@ -97,12 +98,15 @@ class GroundTruthPair(models.Model):
         return f"{self.query_id} → {self.relevant_id} ({self.relevance})"
 
 
-class EvaluationRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+class EvaluationRun(Job):
+    """One configuration scored against a set (`evaluate.execute`, the task `evaluation.run`).
+    A redelivered message recomputes it from the start, also after it was failed as
+    interrupted: it writes nothing but its own row."""
+
+    task_name = "evaluation.run"
+    kind = "evaluation"
+    interrupted_error = _("Interrupted: the worker stopped before the run finished.")
+    rerun_failed = True
 
     gt_set = models.ForeignKey(
         GroundTruthSet,
@@ -125,32 +129,13 @@ class EvaluationRun(models.Model):
     k = models.PositiveIntegerField(_("results per query"), default=100)
     sweep = models.CharField(_("sweep"), max_length=100, blank=True, db_index=True)
     config = models.JSONField(_("configuration"), default=dict, blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
-    )
-    done = models.PositiveIntegerField(_("queries done"), default=0)
-    total = models.PositiveIntegerField(_("queries"), default=0)
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
     per_query = models.JSONField(_("per-query values"), null=True, blank=True)
     timings = models.JSONField(_("timings"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
-    created_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         verbose_name = _("evaluation run")
         verbose_name_plural = _("evaluation runs")
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.label} on {self.gt_set_id} ({self.status})"
@@ -164,13 +149,3 @@ class EvaluationRun(models.Model):
         if self.rerank:
             parts[-1] += "+rerank"
         return " · ".join(parts)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
-            return 100
-        return min(99, int(100 * self.done / self.total)) if self.total else 0

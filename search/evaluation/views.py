@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from embeddings.models import EmbeddingSpace
+from itembank import jobs
 from itembank.permissions import can_administer, can_review, require
 
 from . import charts, evaluate, groundtruth, metrics, report
@@ -96,7 +97,6 @@ def _trend_chart(metric: str):
 @require_GET
 @require(can_review)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    evaluate.fail_interrupted()
     sets = list(
         GroundTruthSet.objects.annotate(
             size=Count("pairs"), query_count=Count("pairs__query", distinct=True)
@@ -125,7 +125,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     active = list(
         EvaluationRun.objects.filter(
             status__in=[EvaluationRun.Status.QUEUED, EvaluationRun.Status.RUNNING]
-        ).select_related("gt_set")
+        ).select_related("gt_set", "created_by")
     )
     failed = list(
         EvaluationRun.objects.filter(status=EvaluationRun.Status.FAILED).select_related("gt_set")[
@@ -178,8 +178,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @require(can_review)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    evaluate.fail_interrupted()
-    run = get_object_or_404(EvaluationRun.objects.select_related("gt_set"), pk=pk)
+    run = get_object_or_404(EvaluationRun.objects.select_related("gt_set", "created_by"), pk=pk)
     names = _category_names()
     groups = []
     if run.status == EvaluationRun.Status.SUCCEEDED:
@@ -348,6 +347,10 @@ def start_run(request: HttpRequest) -> HttpResponse:
         return _back(request, gt_set.name)
     for run in runs:
         evaluate.enqueue(run)
+    if EvaluationRun.objects.filter(
+        pk__in=[run.pk for run in runs], status=EvaluationRun.Status.QUEUED, sent_at=None
+    ).exists():
+        messages.warning(request, jobs.WAITING_FOR_QUEUE)
     messages.success(
         request,
         _("%(count)d evaluation runs queued.") % {"count": len(runs)}

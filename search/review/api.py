@@ -22,7 +22,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -30,10 +30,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from itembank.api import ItemImageSerializer
+from itembank.jobs import JobSerializer
 from itembank.models import Item
 
 from . import sampling, services
-from .models import MAX_GRADE, Adjudication, Campaign, Label, LabelValue, ReviewPair
+from .models import (
+    MAX_GRADE,
+    Adjudication,
+    Campaign,
+    Label,
+    LabelValue,
+    ReviewPair,
+    SamplingJob,
+)
 
 
 class CanLabel(BasePermission):
@@ -47,6 +56,18 @@ class CanAdjudicate(BasePermission):
 
 
 # Serializers ---------------------------------------------------------------------------------
+
+
+class SamplingJobSerializer(JobSerializer):
+    """A campaign's sampling: the fields of every job (itembank.jobs) and its own."""
+
+    name = serializers.CharField(read_only=True)
+    campaign = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("The campaign, once the job has created it"),
+    )
+    pair_count = serializers.IntegerField(read_only=True)
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -539,3 +560,10 @@ class Export(APIView):
             f'attachment; filename="review-{campaign.pk}-labels.{fmt}"'
         )
         return response
+
+
+@extend_schema(summary=gettext_lazy("A new campaign's sampling and its progress (administrators)"))
+class SamplingJobDetail(generics.RetrieveAPIView):
+    serializer_class = SamplingJobSerializer
+    permission_classes = [CanAdjudicate]
+    queryset = SamplingJob.objects.select_related("created_by")

@@ -4,6 +4,7 @@ from . import api
 
 urlpatterns = [
     path("campaigns/", api.CampaignList.as_view(), name="review-api-campaigns"),
+    path("sampling/<int:pk>/", api.SamplingJobDetail.as_view(), name="review-api-sampling"),
     path("campaigns/<int:pk>/next/", api.NextPair.as_view(), name="review-api-next"),
     path("campaigns/<int:pk>/labels/", api.LabelList.as_view(), name="review-api-labels"),
     path("campaigns/<int:pk>/undo/", api.Undo.as_view(), name="review-api-undo"),

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from itembank.jobs import Job
 from itembank.models import Item
 
 MAX_GRADE = 3
@@ -98,6 +99,46 @@ class Campaign(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+
+class SamplingJob(Job):
+    """Drawing a new campaign's sample in the background (`sampling.run_sampling_job`, the task
+    `review.sample_campaign`): it searches with every query of the ground truth set, which takes
+    seconds to minutes, and then creates the campaign (in one transaction: nothing partial)."""
+
+    task_name = "review.sample_campaign"
+    kind = "sampling"
+    interrupted_error = _("Interrupted: the worker stopped before the sample was drawn.")
+
+    name = models.CharField(_("campaign name"), max_length=100)
+    gt_set = models.ForeignKey(
+        "evaluation.GroundTruthSet",
+        verbose_name=_("ground truth set"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # sampling.SearchConfig as a dict, with the seed and the size of each stratum.
+    search_config = models.JSONField(_("search configuration"), default=dict)
+    reviewers_per_pair = models.PositiveSmallIntegerField(_("reviewers per pair"), default=1)
+    # The campaign's other fields: description, guidelines, show_model_score, show_gt_label.
+    campaign_fields = models.JSONField(default=dict, blank=True)
+    campaign = models.OneToOneField(
+        Campaign,
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sampling_job",
+    )
+    pair_count = models.PositiveIntegerField(_("pairs"), default=0)
+
+    class Meta(Job.Meta):
+        verbose_name = _("campaign sampling")
+        verbose_name_plural = _("campaign samplings")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
 
 
 class ReviewPair(models.Model):

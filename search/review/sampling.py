@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from embeddings.models import EmbeddingSpace, ItemEmbedding
+from itembank import jobs
 from itembank.models import Item, User
+from search import engine
 
 from .models import (
     MAX_GRADE,
@@ -42,6 +45,7 @@ from .models import (
     Label,
     LabelValue,
     ReviewPair,
+    SamplingJob,
 )
 
 DEFAULT_SIZES = {"tp": 20, "fp": 15, "fn": 15}
@@ -94,10 +98,16 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(a @ b) / norm if norm else None
 
 
-def strata(gt_set, config: SearchConfig, *, top: int = TOP, outside: int = OUTSIDE) -> dict:
-    """Every pair of every stratum, each list in its fixed order."""
-    from search.engine import SearchError, SearchRequest, search
-
+def strata(
+    gt_set,
+    config: SearchConfig,
+    *,
+    top: int = TOP,
+    outside: int = OUTSIDE,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Every pair of every stratum, each list in its fixed order. `progress(done, total)` is
+    called after each query's search."""
     if config.k < outside:
         raise SamplingError(
             _("Search at least %(n)d results deep to find false negatives.") % {"n": outside}
@@ -112,11 +122,13 @@ def strata(gt_set, config: SearchConfig, *, top: int = TOP, outside: int = OUTSI
     if config.space:
         space = EmbeddingSpace.objects.filter(name=config.space).first()
     out: dict[str, list[Sample]] = {"tp": [], "fp": [], "fn": []}
-    for query_id in sorted(relevant, key=lambda pk: items[pk].external_id):
+    for done, query_id in enumerate(sorted(relevant, key=lambda pk: items[pk].external_id)):
+        if progress is not None:
+            progress(done, len(relevant))
         query = items[query_id]
         try:
-            result = search(
-                SearchRequest(
+            result = engine.search(
+                engine.SearchRequest(
                     item_id=query_id,
                     mode=config.mode,
                     space=config.space,
@@ -125,7 +137,7 @@ def strata(gt_set, config: SearchConfig, *, top: int = TOP, outside: int = OUTSI
                     rerank=config.rerank,
                 )
             )
-        except SearchError as exc:
+        except engine.SearchError as exc:
             raise SamplingError(
                 _("Search failed for %(id)s: %(error)s") % {"id": query.external_id, "error": exc}
             ) from exc
@@ -170,14 +182,23 @@ def draw(by_stratum: dict[str, list[Sample]], sizes: dict[str, int], seed: int) 
     return drawn
 
 
-def sample_pairs(
-    gt_set, config: SearchConfig, sizes: dict[str, int] | None = None, seed: int = 42
-) -> tuple[list[Sample], dict[str, int]]:
-    """The drawn sample and how many pairs each stratum had to draw from."""
-    sizes = dict(DEFAULT_SIZES if sizes is None else sizes)
+def check_sizes(sizes: dict[str, int]) -> dict[str, int]:
     if sum(sizes.values()) > MAX_SAMPLE:
         raise SamplingError(_("Draw at most %(max)d pairs in one campaign.") % {"max": MAX_SAMPLE})
-    by_stratum = strata(gt_set, config)
+    return sizes
+
+
+def sample_pairs(
+    gt_set,
+    config: SearchConfig,
+    sizes: dict[str, int] | None = None,
+    seed: int = 42,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Sample], dict[str, int]]:
+    """The drawn sample and how many pairs each stratum had to draw from."""
+    sizes = check_sizes(dict(DEFAULT_SIZES if sizes is None else sizes))
+    by_stratum = strata(gt_set, config, progress=progress)
     available = {name: len(pool) for name, pool in by_stratum.items()}
     return draw(by_stratum, sizes, seed), available
 
@@ -259,6 +280,67 @@ def create_campaign(
         for pair in pairs:
             sync_pair(pair, user=user)
     return campaign
+
+
+# -- sampling in the background ----------------------------------------------------------------
+
+
+def start_sampling(
+    name: str,
+    gt_set,
+    config: SearchConfig,
+    sizes: dict[str, int],
+    seed: int,
+    *,
+    reviewers_per_pair: int = 1,
+    user: User | None = None,
+    **fields,
+) -> SamplingJob:
+    """Check what can be checked at once, then queue the drawing of the sample and the creation
+    of the campaign (`run_sampling_job`); the page follows the job's progress."""
+    name = check_campaign_name(name)
+    check_reviewers(reviewers_per_pair)
+    check_sizes(sizes)
+    if config.k < OUTSIDE:
+        raise SamplingError(
+            _("Search at least %(n)d results deep to find false negatives.") % {"n": OUTSIDE}
+        )
+    with transaction.atomic():
+        job = SamplingJob.objects.create(
+            name=name,
+            gt_set=gt_set,
+            search_config={**config.as_dict(), "seed": seed, "sizes": dict(sizes)},
+            reviewers_per_pair=reviewers_per_pair,
+            campaign_fields=fields,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        jobs.enqueue(job)
+    return job
+
+
+def run_sampling_job(job_id: int) -> SamplingJob | None:
+    """The task `review.sample_campaign`: draw the sample, create the campaign."""
+    return jobs.run(SamplingJob, job_id, _sample, expected=(SamplingError,))
+
+
+def _sample(job: SamplingJob) -> None:
+    if job.gt_set is None:
+        raise SamplingError(_("The ground truth set was deleted."))
+    stored = job.search_config
+    config = SearchConfig(**{key: stored[key] for key in SearchConfig().as_dict() if key in stored})
+    samples, _available = sample_pairs(
+        job.gt_set, config, stored["sizes"], seed=stored["seed"], progress=jobs.Reporter(job)
+    )
+    campaign = create_campaign(
+        job.name,
+        samples,
+        gt_set=job.gt_set,
+        config=stored,
+        reviewers_per_pair=job.reviewers_per_pair,
+        user=job.created_by,
+        **job.campaign_fields,
+    )
+    jobs.succeed(job, campaign=campaign, pair_count=len(samples), done=F("total"))
 
 
 # -- the samples file ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.campaign_list, name="review-campaigns"),
     path("new/", views.campaign_create, name="review-campaign-create"),
+    path("sampling/<int:pk>/", views.sampling_job, name="review-sampling"),
     path("<int:pk>/", views.queue, name="review-queue"),
     path("<int:pk>/label/", views.label_submit, name="review-label"),
     path("<int:pk>/undo/", views.undo, name="review-undo"),

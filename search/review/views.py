@@ -9,12 +9,14 @@ campaigns are for admins.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,7 +25,7 @@ from itembank.permissions import require
 
 from . import sampling, services
 from .forms import CampaignForm
-from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair
+from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair, SamplingJob
 
 
 def _items(*ids: int | None) -> dict[int, Item]:
@@ -44,7 +46,12 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "status", "-created_at", "-pk"
     )
     rows = [{"campaign": c, "progress": services.progress(c, request.user)} for c in campaigns]
-    return render(request, "review/campaign_list.html", {"rows": rows})
+    drawing = []
+    if services.can_adjudicate(request.user):  # samples being drawn, or failed today
+        drawing = SamplingJob.objects.filter(
+            campaign=None, created_at__gte=timezone.now() - timedelta(days=1)
+        ).select_related("created_by")[:5]
+    return render(request, "review/campaign_list.html", {"rows": rows, "drawing": drawing})
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,32 +67,30 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             "show_gt_label": data["show_gt_label"],
         }
         try:
-            if data["samples_file"] is not None:
-                samples = sampling.parse_samples(data["samples_file"])
-                config = {"source": request.FILES["samples_file"].name}
-            else:
-                config = sampling.SearchConfig(
-                    space=data["space"].name if data["space"] else None,
-                    mode=data["mode"],
-                    alpha=data["alpha"],
-                    k=data["k"],
-                )
-                samples, _available = sampling.sample_pairs(
+            if data["samples_file"] is None:
+                # Drawing the sample searches with every query of the set: in the background.
+                job = sampling.start_sampling(
+                    data["name"],
                     data["gt_set"],
-                    config,
+                    sampling.SearchConfig(
+                        space=data["space"].name if data["space"] else None,
+                        mode=data["mode"],
+                        alpha=data["alpha"],
+                        k=data["k"],
+                    ),
                     {"tp": data["tp"], "fp": data["fp"], "fn": data["fn"]},
-                    seed=data["seed"],
+                    data["seed"],
+                    reviewers_per_pair=data["reviewers_per_pair"],
+                    user=request.user,
+                    **fields,
                 )
-                config = {
-                    **config.as_dict(),
-                    "seed": data["seed"],
-                    "sizes": {"tp": data["tp"], "fp": data["fp"], "fn": data["fn"]},
-                }
+                return redirect("review-sampling", job.pk)
+            samples = sampling.parse_samples(data["samples_file"])
             campaign = sampling.create_campaign(
                 data["name"],
                 samples,
                 gt_set=data["gt_set"],
-                config=config,
+                config={"source": request.FILES["samples_file"].name},
                 reviewers_per_pair=data["reviewers_per_pair"],
                 user=request.user,
                 **fields,
@@ -102,6 +107,16 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     return render(
         request, "review/campaign_form.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@require_GET
+@require(services.can_adjudicate)
+def sampling_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new campaign's sample being drawn: the page, or (for htmx) its status fragment."""
+    job = get_object_or_404(SamplingJob.objects.select_related("created_by", "campaign"), pk=pk)
+    fragment = request.GET.get("fragment") == "1"
+    template = "review/_sampling_job.html" if fragment else "review/sampling_job.html"
+    return render(request, template, {"job": job})
 
 
 def _pair_context(campaign: Campaign, pair: ReviewPair) -> dict:

@@ -10,6 +10,8 @@ test-artifacts/screenshots/review-*.png.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from embeddings import pipeline
@@ -18,7 +20,8 @@ from itembank.models import Role
 from search import keyword
 from search.evaluation.groundtruth import expert_set
 from search.evaluation.models import EvaluationRun, GroundTruthPair, GroundTruthSet
-from search.review.models import Adjudication, Campaign, Label
+from search.review import sampling, tasks
+from search.review.models import Adjudication, Campaign, Label, SamplingJob
 from tests.base import make_item, make_user, png_bytes
 from tests.browser.base import SCREENSHOTS, BrowserTestCase
 
@@ -99,7 +102,19 @@ class ReviewWalkTestCase(BrowserTestCase):
         admin.fill("#id_fn", "1")
         admin.fill("#id_reviewers_per_pair", "2")
         self.shot(admin, "01-new-campaign")
-        admin.click("#create-campaign")
+        # The sample is drawn in the background (issue 10): the page shows the job's progress
+        # until the worker — here the test, as a worker would — has created the campaign.
+        with mock.patch.object(tasks.sample_campaign, "apply_async") as queued:
+            admin.click("#create-campaign")
+            admin.wait_for_url("**/review/sampling/*/")
+        job = SamplingJob.objects.get()
+        queued.assert_called_once_with(args=[job.pk], queue="default", retry=False)
+        admin.wait_for_selector(f"#sampling-job-{job.pk} progress")
+        self.shot(admin, "01-sampling")
+        sampling.run_sampling_job(job.pk)
+        admin.wait_for_selector(f"#sampling-job-{job.pk} a.btn-primary")  # once it succeeded
+        self.shot(admin, "01-sampled")
+        admin.click(f"#sampling-job-{job.pk} a.btn-primary")
         admin.wait_for_url("**/agreement/")
         campaign = Campaign.objects.get()
         total = campaign.pairs.count()

@@ -180,7 +180,10 @@ class DuplicatesAPITests(DuplicatesTestCase):
 
     def test_scans(self) -> None:
         client = self.as_(self.admin)
-        with mock.patch("search.duplicates.tasks.run_scan.apply_async") as queued:
+        with (
+            mock.patch("search.duplicates.tasks.run_scan.apply_async") as queued,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
             response = client.post("/api/duplicates/scans/")
             again = client.post("/api/duplicates/scans/")
         self.assertEqual(response.status_code, 202)

@@ -6,7 +6,9 @@ from unittest import mock
 
 from django.urls import reverse
 
+from itembank import jobs
 from search.duplicates.models import DuplicateGroup, DuplicateScan
+from search.duplicates.scan import run_scan
 from tests.duplicates.base import DuplicatesTestCase
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -88,7 +90,10 @@ class ReportPageTests(DuplicatesTestCase):
         self.assertEqual(self.client.post(start).status_code, 403)
         self.assertEqual(self.client.get(start).status_code, 405)
         self.login(self.admin)
-        with mock.patch("search.duplicates.tasks.run_scan.apply_async") as queued:
+        with (
+            mock.patch("search.duplicates.tasks.run_scan.apply_async") as queued,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
             response = self.client.post(start, **EN)
         self.assertRedirects(response, self.url)
         queued.assert_called_once()
@@ -101,15 +106,24 @@ class ReportPageTests(DuplicatesTestCase):
         self.assertContains(status, "Queued")
         self.assertEqual(self.client.get(reverse("duplicate-scan", args=[999])).status_code, 404)
 
-    def test_queue_down_runs_the_scan_in_the_request(self) -> None:
+    def test_queue_down_keeps_the_scan_queued_until_the_beat_sends_it(self) -> None:
+        # Behaviour changed (issue 10): the scan no longer runs inside the request.
         self.near("M", 2)
         self.embed()
         self.login(self.admin)
-        with mock.patch(
-            "search.duplicates.tasks.run_scan.apply_async", side_effect=OSError("down")
+        with (
+            mock.patch("search.duplicates.tasks.run_scan.apply_async", side_effect=OSError("down")),
+            self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(reverse("duplicate-scan-start"), follow=True, **EN)
-        self.assertContains(response, "ran during the request")
+        self.assertContains(response, "starts when the queue is back")
+        scan = DuplicateScan.objects.get()
+        self.assertEqual(scan.status, DuplicateScan.Status.QUEUED)
+        with mock.patch("search.duplicates.tasks.run_scan.apply_async") as queued:
+            self.assertEqual(jobs.send_queued(), 1)
+        queued.assert_called_once_with(args=[scan.pk], queue="default", retry=False)
+        run_scan(scan.pk)  # the worker's side
+        response = self.client.get(self.url, **EN)
         self.assertContains(response, "Groups to review: 1")
 
     def test_failed_scan_is_reported(self) -> None:

@@ -133,7 +133,10 @@ class DashboardTests(BankTestCase):
 
     def test_admin_starts_a_sweep(self) -> None:
         self.login(self.admin)
-        with mock.patch("search.evaluation.tasks.run_evaluation.apply_async") as send:
+        with (
+            mock.patch("search.evaluation.tasks.run_evaluation.apply_async") as send,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
             self.client.post(
                 reverse("evaluation:run-start"),
                 {

@@ -8,6 +8,7 @@ from unittest import mock
 
 from django.utils import timezone, translation
 
+from itembank import jobs
 from search import runs
 from search.evaluation import evaluate, groundtruth, metrics
 from search.evaluation.evaluate import EvaluationError
@@ -144,7 +145,7 @@ class RunTests(BankTestCase):
 
     def test_interrupted_run_is_marked_failed(self) -> None:
         run = evaluate.create_run(self.gt, space="eval-hash", mode="dense", k=10)
-        old = timezone.now() - evaluate.STALE_AFTER - timedelta(minutes=1)
+        old = timezone.now() - jobs.stale_after() - timedelta(minutes=1)
         EvaluationRun.objects.filter(pk=run.pk).update(
             status=EvaluationRun.Status.RUNNING, heartbeat_at=old, done=2, total=4
         )
@@ -152,28 +153,35 @@ class RunTests(BankTestCase):
         EvaluationRun.objects.filter(pk=fresh.pk).update(
             status=EvaluationRun.Status.RUNNING, heartbeat_at=timezone.now()
         )
-        self.assertEqual(evaluate.fail_interrupted(), 1)
+        self.assertEqual(jobs.fail_stale(), 1)
         run.refresh_from_db()
         fresh.refresh_from_db()
         self.assertEqual(run.status, EvaluationRun.Status.FAILED)
-        self.assertIn("Interrupted", run.error)
+        self.assertIn("중단됨", run.error)  # in the site's language (issue 10), not the caller's
         self.assertEqual(fresh.status, EvaluationRun.Status.RUNNING)
 
-    def test_enqueue_without_broker_runs_in_request(self) -> None:
+    def test_enqueue_without_broker_stays_queued(self) -> None:
+        # Behaviour changed (issue 10): the run is no longer computed in the request.
         from kombu.exceptions import OperationalError
 
         run = evaluate.create_run(self.gt, space="eval-hash", mode="dense", k=10)
-        with mock.patch(
-            "search.evaluation.tasks.run_evaluation.apply_async",
-            side_effect=OperationalError("no broker"),
+        with (
+            mock.patch(
+                "search.evaluation.tasks.run_evaluation.apply_async",
+                side_effect=OperationalError("no broker"),
+            ),
+            self.captureOnCommitCallbacks(execute=True),
         ):
             evaluate.enqueue(run)
         run.refresh_from_db()
-        self.assertEqual(run.status, EvaluationRun.Status.SUCCEEDED)
+        self.assertEqual((run.status, run.sent_at), (EvaluationRun.Status.QUEUED, None))
 
     def test_task_queues_on_default(self) -> None:
         run = evaluate.create_run(self.gt, space="eval-hash", mode="dense", k=10)
-        with mock.patch("search.evaluation.tasks.run_evaluation.apply_async") as send:
+        with (
+            mock.patch("search.evaluation.tasks.run_evaluation.apply_async") as send,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
             evaluate.enqueue(run)
         send.assert_called_once_with(args=[run.pk], queue="default", retry=False)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from search.review import services
-from search.review.models import Campaign, Label
+from search.review import sampling, services
+from search.review.models import Campaign, Label, SamplingJob
 from tests.review.base import ReviewTestCase
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -169,8 +169,26 @@ class CampaignCreateTestCase(ReviewTestCase):
                 "guidelines": "g",
             },
         )
+        # Behaviour changed (issue 10): the sample is drawn in the background, so the request
+        # returns at once with the job's page; the campaign exists once the job ran.
+        job = SamplingJob.objects.get(name="ui")
+        self.assertRedirects(response, reverse("review-sampling", args=[job.pk]))
+        self.assertFalse(Campaign.objects.filter(name="ui").exists())
+        page = self.client.get(reverse("review-sampling", args=[job.pk]), **EN)
+        self.assertContains(page, "<progress")
+        self.assertContains(page, "hx-trigger")
+        listed = self.client.get(reverse("review-campaigns"), **EN)
+        self.assertContains(listed, f'id="sampling-job-{job.pk}"')  # the list shows it too
+        job = sampling.run_sampling_job(job.pk)  # the worker's side
+        self.assertEqual(job.status, SamplingJob.Status.SUCCEEDED, job.error)
         campaign = Campaign.objects.get(name="ui")
-        self.assertRedirects(response, reverse("review-agreement", args=[campaign.pk]))
+        self.assertEqual(job.campaign, campaign)
+        status = self.client.get(reverse("review-sampling", args=[job.pk]), {"fragment": 1}, **EN)
+        self.assertContains(status, reverse("review-agreement", args=[campaign.pk]))
+        self.assertNotContains(status, "hx-trigger")  # finished: stops polling
+        self.assertEqual(job.pair_count, campaign.pairs.count())
+        listed = self.client.get(reverse("review-campaigns"), **EN)
+        self.assertNotContains(listed, f'id="sampling-job-{job.pk}"')  # now a campaign
         self.assertEqual(campaign.reviewers_per_pair, 2)
         self.assertEqual(campaign.search_config["sizes"], {"tp": 2, "fp": 2, "fn": 1})
         self.assertFalse(campaign.show_model_score)

@@ -20,10 +20,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from itembank import jobs
 from itembank.progress import ProgressBar
 from search.evaluation import evaluate, metrics
 from search.evaluation.groundtruth import GroundTruthError
-from search.evaluation.models import EvaluationRun, GroundTruthSet
+from search.evaluation.models import GroundTruthSet
 
 SHOWN = ("recall@1", "recall@3", "recall@5", "recall@10", "recall@20", "mrr", "map", "ndcg@10")
 
@@ -120,16 +121,28 @@ class Command(BaseCommand):
                 k=options["k"],
                 sweep=sweep,
             )
-            result = evaluate.evaluate_config(
-                gt,
-                run.space_name or None,
-                mode,
-                alpha,
-                options["rerank"],
-                options["k"],
-                progress=progress,
-            )
-            run.status = EvaluationRun.Status.RUNNING
+            # Computed here, not by a worker: claim it (the beat never sends it then) and keep
+            # its heartbeat.
+            jobs.start(run)
+            heartbeat = jobs.Reporter(run, every=1.0)
+
+            def progress_and_heartbeat(done: int, total: int) -> None:
+                progress(done, total)
+                heartbeat(done, total)
+
+            try:
+                result = evaluate.evaluate_config(
+                    gt,
+                    run.space_name or None,
+                    mode,
+                    alpha,
+                    options["rerank"],
+                    options["k"],
+                    progress=progress_and_heartbeat,
+                )
+            except Exception as exc:
+                jobs.fail(run, str(exc) or exc.__class__.__name__)
+                raise
             evaluate.save_result(run, result)
             return result
         return evaluate.evaluate_config(

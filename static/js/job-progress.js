@@ -1,5 +1,5 @@
-// Keeps import progress up to date where htmx is not loaded: polls each unfinished job's
-// status fragment and swaps it in, as the hx-get attributes do when htmx is there.
+// Keeps job progress (templates/jobs/_status.html) up to date where htmx is not loaded: polls
+// each unfinished job's status fragment and swaps it in, as the hx-get attributes do with htmx.
 (function () {
   "use strict";
   function poll(section) {
