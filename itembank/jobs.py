@@ -30,12 +30,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -142,7 +143,7 @@ def stale_after() -> timedelta:
     return timedelta(seconds=float(settings.ITEMBANK_STALE_JOB_SECONDS))
 
 
-def _stale(cutoff) -> Q:
+def _stale(cutoff: datetime) -> Q:
     return Q(status=Job.Status.RUNNING) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
@@ -159,7 +160,7 @@ def enqueue(job: Job) -> None:
 
 def send(model: type[Job], pk: int) -> bool:
     """Hand job `pk` to the broker now; False (the job stays queued) when it is unreachable."""
-    options = {"args": [pk], "queue": model.queue, "retry": False}
+    options: dict[str, Any] = {"args": [pk], "queue": model.queue, "retry": False}
     now = timezone.now()
     try:
         task = _registered(model.task_name)
@@ -175,11 +176,11 @@ def send(model: type[Job], pk: int) -> bool:
             exc,
         )
         return False
-    model.objects.filter(pk=pk).update(sent_at=now)  # (an eager task has already run)
+    model._default_manager.filter(pk=pk).update(sent_at=now)  # (an eager task has already run)
     return True
 
 
-def _registered(name: str):
+def _registered(name: str) -> Any:
     """The task registered under `name`. A web process imports the apps' tasks modules only when
     it first sends a job (Celery's autodiscovery is lazy; the worker imports them at start)."""
     if name not in app.tasks:
@@ -193,7 +194,7 @@ def send_queued() -> int:
     cutoff = timezone.now() - stale_after()
     sent = 0
     for model in job_models():
-        waiting = model.objects.filter(status=Job.Status.QUEUED).filter(
+        waiting = model._default_manager.filter(status=Job.Status.QUEUED).filter(
             Q(sent_at__isnull=True) | Q(sent_at__lt=cutoff)
         )
         for pk in waiting.order_by("created_at", "pk").values_list("pk", flat=True):
@@ -226,7 +227,7 @@ def start(job: Job) -> bool:
         "done": 0,
         "total": 0,
     }
-    if not model.objects.filter(claimable, pk=job.pk).update(**fields):
+    if not model._default_manager.filter(claimable, pk=job.pk).update(**fields):
         return False
     for name, value in fields.items():
         setattr(job, name, value)
@@ -245,7 +246,9 @@ def progress(
         fields["total"] = total
     if message is not None:
         fields["message"] = str(message)[:200]
-    return bool(type(job).objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(**fields))
+    return bool(
+        type(job)._default_manager.filter(pk=job.pk, status=Job.Status.RUNNING).update(**fields)
+    )
 
 
 class Reporter:
@@ -259,7 +262,7 @@ class Reporter:
         self.every = every
         self.own_connection = own_connection
         self.last = 0.0
-        self.connection = None
+        self.connection: BaseDatabaseWrapper | None = None
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
@@ -292,7 +295,9 @@ def succeed(job: Job, **fields: Any) -> bool:
     """Finish a running job with its result fields. False (nothing written) when it is no
     longer running — failed as interrupted meanwhile, so what it computed is partial."""
     fields = {"status": Job.Status.SUCCEEDED, "finished_at": timezone.now(), **fields}
-    changed = type(job).objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(**fields)
+    changed = (
+        type(job)._default_manager.filter(pk=job.pk, status=Job.Status.RUNNING).update(**fields)
+    )
     if changed:
         for name, value in fields.items():
             if not hasattr(value, "resolve_expression"):
@@ -310,7 +315,7 @@ def fail(job: Job, error: str | Promise, **fields: Any) -> bool:
     }
     changed = (
         type(job)
-        .objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+        ._default_manager.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
         .update(**fields)
     )
     if changed:
@@ -329,7 +334,7 @@ def run(
     """The body of a job's task: claim job `pk`, run `fn(job)`, fail the job if `fn` raises
     (logging the traceback unless the exception is one of `expected`). Returns the job as it
     ends, or None when it no longer exists."""
-    job = model.objects.filter(pk=pk).first()
+    job = model._default_manager.filter(pk=pk).first()
     if job is None:
         logger.warning("%s %s no longer exists", model._meta.verbose_name, pk)
         return None
@@ -359,7 +364,7 @@ def fail_stale(
     cutoff = timezone.now() - (stale_after() if older_than is None else older_than)
     failed = 0
     for model in job_models() if models_ is None else models_:
-        stale = model.objects.filter(_stale(cutoff))
+        stale = model._default_manager.filter(_stale(cutoff))
         for pk in stale.values_list("pk", flat=True):
             with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
                 # Only if it is still stale now: a live worker may just have reported progress.
@@ -400,7 +405,7 @@ class JobSerializer(serializers.Serializer):
         read_only=True,
         help_text=_("Queued while the task queue is unreachable; it starts once it is back"),
     )
-    created_by = serializers.SlugRelatedField(
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,

@@ -142,7 +142,7 @@ def apply_image_changes(item: Item, changes: ImageChanges) -> None:
         transaction.on_commit(lambda: delete_unreferenced_files(removed_names))
 
 
-def check_status_change(user, current: str | None, new: str) -> None:
+def check_status_change(user: User | AnonymousUser | None, current: str | None, new: str) -> None:
     """Refuse a status `user` may not set (`permissions.can_set_status`) with a
     ValidationError naming the rule. The form, the API, the import and `save_item`/`set_status`
     all ask this, so the rule is the same whichever way the change comes; `user=None` is the
@@ -157,7 +157,7 @@ def check_status_change(user, current: str | None, new: str) -> None:
     )
 
 
-def _enforce_status(user, current: str | None, new: str) -> None:
+def _enforce_status(user: User | AnonymousUser | None, current: str | None, new: str) -> None:
     """`check_status_change` for the writers themselves: a refused change that got past a
     form or serializer is a 403, never written."""
     try:

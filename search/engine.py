@@ -245,7 +245,7 @@ def _call_worker(task: str, args: Sequence[object], timeout: float) -> Any:
             },
         ) as conn:
             # The task skips work past the deadline (the caller has given up by then).
-            result = app.signature(task).apply_async(  # type: ignore[call-arg]  # celery-types omits connection=
+            result = app.signature(task).apply_async(
                 tuple(args),
                 {"deadline": time.time() + timeout},
                 queue="gpu",
@@ -466,7 +466,9 @@ def _rerank(
     return _ordered(candidates)
 
 
-def _timed(function: Callable[[SearchRequest], SearchResult]):
+def _timed(
+    function: Callable[[SearchRequest], SearchResult],
+) -> Callable[[SearchRequest], SearchResult]:
     """Send `search_timed` after each call (monitoring records the searches served to users)."""
 
     @functools.wraps(function)
