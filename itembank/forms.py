@@ -22,6 +22,10 @@ MAX_CHOICE_LENGTH = 2000
 MAX_TAGS = 30
 MAX_TAG_LENGTH = 50
 TAG_SEPARATORS = re.compile(r"[,，、]")
+STALE_MESSAGE = _(
+    "Someone else saved this item while you were editing it. Open the item "
+    "again to see their changes, then make yours."
+)
 
 
 class ChoiceListWidget(forms.Widget):
@@ -151,7 +155,9 @@ class ItemForm(forms.ModelForm):
     remove_images = forms.TypedMultipleChoiceField(
         required=False, coerce=int, widget=forms.CheckboxSelectMultiple
     )
-    base_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The version of the item the editor opened; `services.save_item` refuses the save when the
+    # stored item has moved on (checked there under a row lock, not here).
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     class Meta:
         model = Item
@@ -202,7 +208,9 @@ class ItemForm(forms.ModelForm):
             if isinstance(formfield, forms.TypedChoiceField) and choices and choices[0][0] == "":
                 formfield.choices = [("", "—"), *choices[1:]]
         if self.instance.pk:
-            self.initial.setdefault("base_updated_at", self.instance.updated_at.isoformat())
+            self.initial.setdefault("version", self.instance.version)
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = STALE_MESSAGE
         self.fields["stem"].widget.attrs.setdefault(
             "placeholder", gettext("e.g. Which is the largest? $37+25$")
         )
@@ -256,18 +264,6 @@ class ItemForm(forms.ModelForm):
         status = self.cleaned_data.get("status")
         check_status_change(self.user, self.saved_status, status)
         return status
-
-    def clean_base_updated_at(self) -> str:
-        value = self.cleaned_data.get("base_updated_at", "")
-        if self.instance.pk and value and value != self.instance.updated_at.isoformat():
-            raise ValidationError(
-                _(
-                    "Someone else saved this item while you were editing it. Open the item "
-                    "again to see their changes, then make yours."
-                ),
-                code="stale",
-            )
-        return value
 
     def clean(self) -> dict:
         data = super().clean()

@@ -170,6 +170,10 @@ class Item(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The row version: `services.save_item` (and every other writer) adds one on each save, under
+    # a row lock, and refuses a save that expected another version (the API's ETag/If-Match, the
+    # form's hidden `version`), so two editors never overwrite each other unseen.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Derived from the content by services.refresh_derived(); never edited by hand.
     content_hash = models.CharField(_("content hash"), max_length=64, blank=True, editable=False)
