@@ -41,6 +41,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from . import limits
 from .filters import ItemFilterForm
 from .images import check_image
 from .models import Item, ItemImage, ItemRevision
@@ -183,11 +184,11 @@ class StrictStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def string_list(max_length: int) -> serializers.ListField:
+def string_list(max_length: int, max_items: int) -> serializers.ListField:
     return serializers.ListField(
         child=StrictStringField(max_length=max_length, allow_blank=False, trim_whitespace=True),
         required=False,
-        max_length=100,
+        max_length=max_items,
     )
 
 
@@ -207,8 +208,9 @@ class ItemImageSerializer(serializers.ModelSerializer):
 
 class ItemSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    choices = string_list(2000)
-    tags = string_list(100)
+    # The limits are the model's (itembank.limits), also checked by full_clean in validate().
+    choices = string_list(limits.CHOICE_MAX, limits.CHOICES_MAX)
+    tags = string_list(limits.TAG_MAX, limits.TAGS_MAX)
     images = ItemImageSerializer(many=True, read_only=True)
 
     class Meta:

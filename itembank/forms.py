@@ -11,16 +11,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .content import CIRCLED
 from .images import check_image
+from .limits import validate_choices, validate_tags
 from .models import Item, ItemImage, ItemType
 from .services import ImageChanges, NewImage, check_status_change
 from .text import check_text
 
-MAX_CHOICES = len(CIRCLED)
-MAX_CHOICE_LENGTH = 2000
-MAX_TAGS = 30
-MAX_TAG_LENGTH = 50
 TAG_SEPARATORS = re.compile(r"[,，、]")
 STALE_MESSAGE = _(
     "Someone else saved this item while you were editing it. Open the item "
@@ -53,18 +49,7 @@ class ChoiceListField(forms.Field):
     def validate(self, value: list[str]) -> None:
         super().validate(value)
         check_text(value)
-        if len(value) > MAX_CHOICES:
-            raise ValidationError(
-                _("An item may have at most %(max)d choices.") % {"max": MAX_CHOICES},
-                code="too_many",
-            )
-        for index, text in enumerate(value):
-            if len(text) > MAX_CHOICE_LENGTH:
-                raise ValidationError(
-                    _("Choice %(n)d is longer than %(max)d characters.")
-                    % {"n": index + 1, "max": MAX_CHOICE_LENGTH},
-                    code="too_long",
-                )
+        validate_choices(value)
 
 
 class TagsField(forms.CharField):
@@ -82,15 +67,7 @@ class TagsField(forms.CharField):
             tag = part.strip()
             if tag and tag not in tags:
                 tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            raise ValidationError(
-                _("Use at most %(max)d tags.") % {"max": MAX_TAGS}, code="too_many"
-            )
-        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
-            raise ValidationError(
-                _("A tag may be at most %(max)d characters long.") % {"max": MAX_TAG_LENGTH},
-                code="too_long",
-            )
+        validate_tags(tags)
         return tags
 
 
