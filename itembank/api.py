@@ -32,7 +32,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework.exceptions import APIException, NotAuthenticated, ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -41,6 +41,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from . import limits
 from .filters import ItemFilterForm
 from .images import check_image
 from .models import Item, ItemImage, ItemRevision
@@ -48,6 +49,7 @@ from .permissions import can_administer, can_edit_items, can_read_items
 from .services import (
     ImageChanges,
     NewImage,
+    StaleItem,
     check_status_change,
     delete_unreferenced_files,
     save_item,
@@ -182,11 +184,11 @@ class StrictStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def string_list(max_length: int) -> serializers.ListField:
+def string_list(max_length: int, max_items: int) -> serializers.ListField:
     return serializers.ListField(
         child=StrictStringField(max_length=max_length, allow_blank=False, trim_whitespace=True),
         required=False,
-        max_length=100,
+        max_length=max_items,
     )
 
 
@@ -206,8 +208,9 @@ class ItemImageSerializer(serializers.ModelSerializer):
 
 class ItemSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    choices = string_list(2000)
-    tags = string_list(100)
+    # The limits are the model's (itembank.limits), also checked by full_clean in validate().
+    choices = string_list(limits.CHOICE_MAX, limits.CHOICES_MAX)
+    tags = string_list(limits.TAG_MAX, limits.TAGS_MAX)
     images = ItemImageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -232,11 +235,20 @@ class ItemSerializer(serializers.ModelSerializer):
             "author",
             "created_at",
             "updated_at",
+            "version",
             "content_hash",
             "has_latex",
             "images",
         ]
-        read_only_fields = ["id", "author", "created_at", "updated_at", "content_hash", "has_latex"]
+        read_only_fields = [
+            "id",
+            "author",
+            "created_at",
+            "updated_at",
+            "version",
+            "content_hash",
+            "has_latex",
+        ]
         # Uniqueness is checked by the model (full_clean), with the model's message.
         extra_kwargs = {"external_id": {"validators": []}}
 
@@ -253,12 +265,21 @@ class ItemSerializer(serializers.ModelSerializer):
         candidate.full_clean()
         return attrs
 
-    def save_with(self, images: ImageChanges | None = None) -> Item:
-        """Create or update through `services.save_item`, so the history is recorded."""
+    def save_with(
+        self, images: ImageChanges | None = None, expected_version: int | None = None
+    ) -> Item:
+        """Create or update through `services.save_item`, so the history is recorded. Only the
+        validated fields are set on the instance (for a PATCH, the row read under lock)."""
         item = self.instance if self.instance is not None else Item()
         for name, value in self.validated_data.items():
             setattr(item, name, value)
-        save_item(item, user=self.context["request"].user, images=images, via="api")
+        save_item(
+            item,
+            user=self.context["request"].user,
+            images=images,
+            via="api",
+            expected_version=expected_version,
+        )
         item.refresh_from_db()
         self.instance = item
         return item
@@ -316,6 +337,43 @@ def check_uploads(files: Sequence, field: str, existing: int = 0) -> list[NewIma
     return checked
 
 
+# Versions: ETag and If-Match ------------------------------------------------------------------
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "stale"
+
+
+def etag(item: Item) -> str:
+    return f'"{item.version}"'
+
+
+def if_match_version(request: Request) -> int | None:
+    """The item version an `If-Match` header asks for; None without one (or with `*`). A
+    header that names no version this API sends is a 400."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    tag = raw.removeprefix("W/").strip().strip('"')
+    if not tag.isdigit():
+        raise ValidationError(
+            {"If-Match": [_('Send the ETag of the item as you read it, e.g. If-Match: "3".')]}
+        )
+    return int(tag)
+
+
+def stale(exc: StaleItem) -> PreconditionFailed:
+    return PreconditionFailed(
+        _(
+            "This item was changed after you read it: it is now at version %(current)d, your "
+            "change was for version %(expected)d. Nothing was saved; read the item again and "
+            "make your change on the new version."
+        )
+        % {"current": exc.current, "expected": exc.expected}
+    )
+
+
 # Views ---------------------------------------------------------------------------------------
 
 
@@ -363,7 +421,26 @@ class ItemViewSet(viewsets.ModelViewSet):
         if errors:
             raise ValidationError(errors)
         item = serializer.save_with(ImageChanges(added=added))
-        return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
+        return self._item_response(item, status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return self._item_response(self.get_object())
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        """PUT and PATCH. The row is read under `select_for_update` before the request's fields
+        are applied to it, so a concurrent change to other fields is kept, and `If-Match` (the
+        ETag of a GET) makes a change to a version someone else has replaced a 412."""
+        partial = kwargs.pop("partial", False)
+        expected = if_match_version(request)
+        with transaction.atomic():
+            item = self._locked_item()
+            serializer = self.get_serializer(item, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            try:
+                item = serializer.save_with(expected_version=expected)
+            except StaleItem as exc:
+                raise stale(exc) from exc
+        return self._item_response(item)
 
     def perform_destroy(self, instance: Item) -> None:
         names = list(instance.images.values_list("file", flat=True))
@@ -372,7 +449,9 @@ class ItemViewSet(viewsets.ModelViewSet):
 
     def _item_response(self, item: Item, code: int = status.HTTP_200_OK) -> Response:
         item = self.get_queryset().get(pk=item.pk)
-        return Response(self.get_serializer(item).data, status=code)
+        response = Response(self.get_serializer(item).data, status=code)
+        response["ETag"] = etag(item)
+        return response
 
     # The actions below take **kwargs: the router's format-suffix twins (…/history.json) pass
     # `format`, which without it was a TypeError, a 500.

@@ -11,17 +11,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .content import CIRCLED
 from .images import check_image
+from .limits import validate_choices, validate_tags
 from .models import Item, ItemImage, ItemType
 from .services import ImageChanges, NewImage, check_status_change
 from .text import check_text
 
-MAX_CHOICES = len(CIRCLED)
-MAX_CHOICE_LENGTH = 2000
-MAX_TAGS = 30
-MAX_TAG_LENGTH = 50
 TAG_SEPARATORS = re.compile(r"[,，、]")
+STALE_MESSAGE = _(
+    "Someone else saved this item while you were editing it. Open the item "
+    "again to see their changes, then make yours."
+)
 
 
 class ChoiceListWidget(forms.Widget):
@@ -49,18 +49,7 @@ class ChoiceListField(forms.Field):
     def validate(self, value: list[str]) -> None:
         super().validate(value)
         check_text(value)
-        if len(value) > MAX_CHOICES:
-            raise ValidationError(
-                _("An item may have at most %(max)d choices.") % {"max": MAX_CHOICES},
-                code="too_many",
-            )
-        for index, text in enumerate(value):
-            if len(text) > MAX_CHOICE_LENGTH:
-                raise ValidationError(
-                    _("Choice %(n)d is longer than %(max)d characters.")
-                    % {"n": index + 1, "max": MAX_CHOICE_LENGTH},
-                    code="too_long",
-                )
+        validate_choices(value)
 
 
 class TagsField(forms.CharField):
@@ -78,15 +67,7 @@ class TagsField(forms.CharField):
             tag = part.strip()
             if tag and tag not in tags:
                 tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            raise ValidationError(
-                _("Use at most %(max)d tags.") % {"max": MAX_TAGS}, code="too_many"
-            )
-        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
-            raise ValidationError(
-                _("A tag may be at most %(max)d characters long.") % {"max": MAX_TAG_LENGTH},
-                code="too_long",
-            )
+        validate_tags(tags)
         return tags
 
 
@@ -151,7 +132,9 @@ class ItemForm(forms.ModelForm):
     remove_images = forms.TypedMultipleChoiceField(
         required=False, coerce=int, widget=forms.CheckboxSelectMultiple
     )
-    base_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The version of the item the editor opened; `services.save_item` refuses the save when the
+    # stored item has moved on (checked there under a row lock, not here).
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     class Meta:
         model = Item
@@ -202,7 +185,9 @@ class ItemForm(forms.ModelForm):
             if isinstance(formfield, forms.TypedChoiceField) and choices and choices[0][0] == "":
                 formfield.choices = [("", "—"), *choices[1:]]
         if self.instance.pk:
-            self.initial.setdefault("base_updated_at", self.instance.updated_at.isoformat())
+            self.initial.setdefault("version", self.instance.version)
+            self.fields["version"].required = True
+            self.fields["version"].error_messages["required"] = STALE_MESSAGE
         self.fields["stem"].widget.attrs.setdefault(
             "placeholder", gettext("e.g. Which is the largest? $37+25$")
         )
@@ -256,18 +241,6 @@ class ItemForm(forms.ModelForm):
         status = self.cleaned_data.get("status")
         check_status_change(self.user, self.saved_status, status)
         return status
-
-    def clean_base_updated_at(self) -> str:
-        value = self.cleaned_data.get("base_updated_at", "")
-        if self.instance.pk and value and value != self.instance.updated_at.isoformat():
-            raise ValidationError(
-                _(
-                    "Someone else saved this item while you were editing it. Open the item "
-                    "again to see their changes, then make yours."
-                ),
-                code="stale",
-            )
-        return value
 
     def clean(self) -> dict:
         data = super().clean()

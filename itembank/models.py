@@ -16,6 +16,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .jobs import Job
+from .limits import (
+    ANSWER_MAX,
+    EXPLANATION_MAX,
+    STEM_MAX,
+    explanation_length,
+    stem_length,
+    validate_choices,
+    validate_tags,
+)
 
 
 class Role(models.TextChoices):
@@ -146,15 +155,20 @@ class Item(models.Model):
     item_type = models.CharField(
         _("item type"), max_length=32, choices=ItemType.choices, default=ItemType.MULTIPLE_CHOICE
     )
-    stem = models.TextField(_("stem"), max_length=20000)
-    choices = models.JSONField(_("choices"), default=list, blank=True)
-    answer = models.CharField(_("answer"), max_length=2000, blank=True)
-    explanation = models.TextField(_("explanation"), blank=True, max_length=20000)
+    # A TextField's max_length is not validated by Django; the validators are (itembank.limits).
+    stem = models.TextField(_("stem"), max_length=STEM_MAX, validators=[stem_length])
+    choices = models.JSONField(
+        _("choices"), default=list, blank=True, validators=[validate_choices]
+    )
+    answer = models.CharField(_("answer"), max_length=ANSWER_MAX, blank=True)
+    explanation = models.TextField(
+        _("explanation"), blank=True, max_length=EXPLANATION_MAX, validators=[explanation_length]
+    )
     difficulty = models.CharField(
         _("difficulty"), max_length=8, choices=Difficulty.choices, blank=True
     )
     source = models.CharField(_("source"), max_length=200, blank=True)
-    tags = models.JSONField(_("tags"), default=list, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True, validators=[validate_tags])
     status = models.CharField(
         _("status"),
         max_length=8,
@@ -172,6 +186,10 @@ class Item(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The row version: `services.save_item` (and every other writer) adds one on each save, under
+    # a row lock, and refuses a save that expected another version (the API's ETag/If-Match, the
+    # form's hidden `version`), so two editors never overwrite each other unseen.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     # Derived from the content by services.refresh_derived(); never edited by hand.
     content_hash = models.CharField(_("content hash"), max_length=64, blank=True, editable=False)

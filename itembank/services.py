@@ -157,6 +157,16 @@ def check_status_change(user: User | AnonymousUser | None, current: str | None, 
     )
 
 
+class StaleItem(Exception):
+    """A save that expected a version of the item other than the stored one: someone else saved
+    it in between. Nothing of the refused save is written."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"expected version {expected}, the item is at version {current}")
+        self.expected = expected
+        self.current = current
+
+
 def _enforce_status(user: User | AnonymousUser | None, current: str | None, new: str) -> None:
     """`check_status_change` for the writers themselves: a refused change that got past a
     form or serializer is a 403, never written."""
@@ -174,18 +184,30 @@ def save_item(
     images: ImageChanges | None = None,
     via: str = "web",
     action: str | None = None,
+    expected_version: int | None = None,
 ) -> ItemRevision | None:
     """Save an item (new or changed) with its image changes and record what changed.
 
     The caller has validated the fields (`item.full_clean()` or a form). Returns the revision
-    written, or None when nothing changed.
+    written, or None when nothing changed. An existing item is saved under a row lock with its
+    `version` raised by one; given `expected_version` (what the editor read: the form's hidden
+    field, the API's If-Match), a stored item at another version raises `StaleItem` and nothing
+    is written. Writers that apply a partial change read the row with `select_for_update`
+    first and change only their fields on it (the API's PATCH), so no concurrent change is lost.
     """
     creating = item.pk is None
-    before = {} if creating else snapshot(Item.objects.get(pk=item.pk))
+    old_hash = ""
+    before: dict = {}
+    if not creating:
+        # The row lock orders concurrent saves of one item; the version read under it is the
+        # one this save replaces, so the check and the write cannot be separated.
+        stored = Item.objects.select_for_update().get(pk=item.pk)
+        if expected_version is not None and stored.version != expected_version:
+            raise StaleItem(expected_version, stored.version)
+        before = snapshot(stored)
+        old_hash = stored.content_hash
+        item.version = stored.version + 1
     _enforce_status(user, before.get("status"), item.status)
-    old_hash = (
-        "" if creating else Item.objects.values_list("content_hash", flat=True).get(pk=item.pk)
-    )
     if creating and item.author_id is None and user is not None and user.is_authenticated:
         item.author = user
     item.save()
@@ -231,6 +253,10 @@ def set_status(
         old = item.status
         item.status = status
         item.save(update_fields=["status", "updated_at"])
+        # A status change is a new version too: an editor who read the old one must not put the
+        # old status back unseen.
+        Item.objects.filter(pk=item.pk).update(version=models.F("version") + 1)
+        item.refresh_from_db(fields=["version"])
         ItemRevision.objects.create(
             item=item,
             user=user if user is not None and user.is_authenticated else None,
@@ -382,6 +408,7 @@ def bulk_save_items(
                 new_items.append((item, entry, changes))
             elif changes or item.content_hash != old_hash:
                 item.updated_at = now
+                item.version += 1  # read under select_for_update above
                 changed.append((item, None if images_same else entry, changes))
                 if not images_same:
                     replace_images.append(item)
@@ -394,7 +421,7 @@ def bulk_save_items(
         if changed:
             Item.objects.bulk_update(
                 [item for item, _, _ in changed],
-                [*editable, "content_hash", "has_latex", "image_count", "updated_at"],
+                [*editable, "content_hash", "has_latex", "image_count", "updated_at", "version"],
             )
         if replace_images:
             old = ItemImage.objects.filter(item__in=replace_images)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from . import services
 from .filters import ItemFilterForm
-from .forms import ItemForm
+from .forms import STALE_MESSAGE, ItemForm
 from .gates import save_gate
 from .history import item_history
 from .models import Item, ItemImage
@@ -113,16 +113,25 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "itembank/item_form.html", ctx)
         if gate is not None:
             item = form.save(commit=False)
-            with transaction.atomic():
-                revision = services.save_item(
-                    item, user=request.user, images=form.image_changes(), via="web"
-                )
-                gate.record(request, item)
-            if revision is None:
-                messages.info(request, _("Nothing was changed."))
+            try:
+                with transaction.atomic():
+                    revision = services.save_item(
+                        item,
+                        user=request.user,
+                        images=form.image_changes(),
+                        via="web",
+                        expected_version=form.cleaned_data["version"],
+                    )
+                    gate.record(request, item)
+            except services.StaleItem:
+                # Someone saved in between: nothing of this submit was written.
+                form.add_error("version", STALE_MESSAGE)
             else:
-                messages.success(request, _("Your changes were saved."))
-            return redirect(item)
+                if revision is None:
+                    messages.info(request, _("Nothing was changed."))
+                else:
+                    messages.success(request, _("Your changes were saved."))
+                return redirect(item)
     else:
         form = ItemForm(instance=item)
     # A refused form has already written the typed values onto `item`; show the saved one.

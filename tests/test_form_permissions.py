@@ -25,6 +25,8 @@ def form_data(item: Item | None, status: str, **overrides) -> dict:
         "choices": list(item.choices) if item else ["가", "나"],
         "answer": "1",
     }
+    if item is not None:
+        data["version"] = item.version
     data.update(overrides)
     return data
 
@@ -137,6 +139,7 @@ class RelationFieldTests(BaseTestCase):
         self.login(self.teacher)
 
     def save_anyway(self, item: Item, candidates: str, **relations) -> None:
+        item.refresh_from_db()  # each submit carries the version it edits
         data = form_data(item, item.status, duplicate_confirmed="1")
         data["duplicate_candidates"] = candidates
         data.update({f"relation_{pk}": value for pk, value in relations.items()})

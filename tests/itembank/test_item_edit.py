@@ -22,7 +22,7 @@ def form_data(item: Item, **overrides) -> dict:
         "explanation": item.explanation,
         "source": item.source,
         "tags": ", ".join(item.tags),
-        "base_updated_at": item.updated_at.isoformat(),
+        "version": item.version,
         "image_order": ",".join(str(pk) for pk in image_ids(item)),
     }
     data.update(overrides)
@@ -161,7 +161,7 @@ class ItemEditTestCase(UITestCase):
         save_item(self.item, user=self.admin)
         r = self.client.post(self.url, stale)
         self.assertEqual(r.status_code, 200)
-        self.assertIn("base_updated_at", r.context["form"].errors)
+        self.assertIn("version", r.context["form"].errors)
         self.item.refresh_from_db()
         self.assertEqual(self.item.unit, "다른 사람의 단원")
 

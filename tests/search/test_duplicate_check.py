@@ -367,7 +367,7 @@ class CheckTestCase(UITestCase):
             "choices": self.variant.choices,
             "answer": "2",
             "unit": "새 단원",
-            "base_updated_at": self.variant.updated_at.isoformat(),
+            "version": self.variant.version,
             "check_duplicates": "1",
         }
         # Metadata only: saved without a check.
@@ -379,7 +379,7 @@ class CheckTestCase(UITestCase):
         data.update(
             stem=STEM,
             choices=["$7$", "$6$", "$5$", "$1$"],
-            base_updated_at=self.variant.updated_at.isoformat(),
+            version=self.variant.version,
         )
         r = self.client.post(url, data)
         self.assertEqual(r.status_code, 200)
