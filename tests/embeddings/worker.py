@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from django.db import connection
 
 from itembank.celery import app
-from scripts.devstack import ROOT, free_port, redis_executable, stop_process
+from scripts.devstack import ROOT, free_port, redis_command, stop_process
 
 WAIT = 30.0
 
@@ -45,19 +45,7 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [
-                redis_executable(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
+            redis_command(self.port, self.workdir),
             stdout=subprocess.DEVNULL,
         )
 
