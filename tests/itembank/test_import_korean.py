@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
-from itembank.models import ImportJob
+from itembank.models import ImportJob, Item
 from tests.base import BaseTestCase
 from tests.itembank.test_import_page import ITEM, eager_tasks
 
@@ -50,3 +50,52 @@ class ImportKoreanTests(BaseTestCase):
         html = self.status_html(job)
         self.assertIn("“f/없는그림.png”가 압축 파일 안에 없습니다", html)  # png: 피엔지
         self.assertNotIn("이(가)", html)
+
+    def test_json_syntax_error_in_korean_with_line_and_column(self) -> None:
+        good = json.dumps(ITEM, ensure_ascii=False)
+        data = f'{good}\n{{"external_id": "UP-2", "stem": "닫히지 않음}}\n'.encode()
+        job = self.import_file("bad.jsonl", data)
+        self.assertEqual(job.status, ImportJob.Status.FAILED)
+        html = self.status_html(job)
+        self.assertIn("올바른 JSON이 아닙니다(2번째 줄, 33번째 글자)", html)
+        self.assertIn("큰따옴표로 닫히지 않았습니다", html)
+        self.assertNotIn("Unterminated", html)
+
+    def test_json_list_syntax_error_in_english_when_chosen(self) -> None:
+        data = b'[\n  {"external_id": "UP-1",\n   "subject" "x"}\n]'
+        with eager_tasks(self):
+            self.client.post(
+                self.url,
+                {"file": SimpleUploadedFile("bad.json", data)},
+                HTTP_ACCEPT_LANGUAGE="en",
+            )
+        job = ImportJob.objects.get()
+        html = self.status_html(job, HTTP_ACCEPT_LANGUAGE="en")
+        self.assertIn("Not valid JSON at line 3, column 14: a colon is missing", html)
+
+    def test_korean_labels_of_choices_are_accepted(self) -> None:
+        records = [
+            {**ITEM, "item_type": "객관식", "difficulty": "보통", "school_level": "중등"},
+            {**ITEM, "external_id": "UP-2", "item_type": "Short answer", "difficulty": "hard"},
+            {**ITEM, "external_id": "UP-3", "subject": "Mathematics", "item_type": "서술형"},
+        ]
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+        job = self.import_file("labels.jsonl", data)
+        self.assertEqual(job.status, ImportJob.Status.SUCCEEDED, job.errors)
+        stored = {
+            item.external_id: (item.item_type, item.difficulty, item.subject)
+            for item in Item.objects.all()
+        }
+        self.assertEqual(
+            stored,
+            {
+                "UP-1": ("multiple_choice", "medium", "수학"),
+                "UP-2": ("short_answer", "hard", "수학"),
+                "UP-3": ("essay", "", "수학"),
+            },
+        )
+
+    def test_an_unknown_label_is_still_refused(self) -> None:
+        job = self.import_file("x.jsonl", json.dumps({**ITEM, "difficulty": "아주 쉬움"}).encode())
+        self.assertEqual(job.status, ImportJob.Status.FAILED)
+        self.assertEqual([e["field"] for e in job.errors], ["difficulty"])
