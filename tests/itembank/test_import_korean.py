@@ -99,3 +99,13 @@ class ImportKoreanTests(BaseTestCase):
         job = self.import_file("x.jsonl", json.dumps({**ITEM, "difficulty": "아주 쉬움"}).encode())
         self.assertEqual(job.status, ImportJob.Status.FAILED)
         self.assertEqual([e["field"] for e in job.errors], ["difficulty"])
+
+    def test_failed_status_is_styled_as_failed(self) -> None:
+        job = self.import_file("x.jsonl", b"{oops}\n")
+        html = self.status_html(job)
+        self.assertIn('class="badge badge-job-failed"', html)
+        self.assertIn('class="card import-job import-job-failed"', html)
+        css = (Path(__file__).resolve().parents[2] / "static/css/app.css").read_text()
+        self.assertRegex(css, r"\.badge-job-failed \{[^}]*var\(--danger\)")
+        page = self.client.get(self.url).content.decode()
+        self.assertIn('<section class="card">', page)  # the form sits in a card
