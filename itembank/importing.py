@@ -31,8 +31,10 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import jobs
 from .images import check_image
@@ -262,6 +264,41 @@ def _decode(data: bytes) -> str:
         raise _fail(_("The file is not UTF-8 text."), line) from exc
 
 
+# What the json module's messages (English, fixed) mean, for the teacher.
+JSON_REASONS = {
+    "Expecting value": gettext_lazy("a value is missing or is not JSON (text needs double quotes)"),
+    "Expecting ',' delimiter": gettext_lazy("a comma is missing between two entries"),
+    "Expecting ':' delimiter": gettext_lazy("a colon is missing after a field name"),
+    "Expecting property name enclosed in double quotes": gettext_lazy(
+        "a field name must be in double quotes (or there is a comma too many)"
+    ),
+    "Unterminated string starting at": gettext_lazy(
+        "a text value is not closed with a double quote"
+    ),
+    "Invalid control character at": gettext_lazy(
+        "a text value holds a line break or tab; write \\n or \\t"
+    ),
+    "Invalid \\escape": gettext_lazy(
+        "a backslash starts an unknown escape; write \\\\ for a backslash"
+    ),
+    "Invalid \\uXXXX escape": gettext_lazy("a \\u escape needs four hexadecimal digits"),
+    "Extra data": gettext_lazy("there is more text after the end of the JSON value"),
+}
+
+
+def _json_error(exc: json.JSONDecodeError, line: int | None = None) -> str:
+    """A JSON syntax error in the user's language, with its line and column."""
+    reason = JSON_REASONS.get(exc.msg) or next(
+        (text for msg, text in JSON_REASONS.items() if exc.msg.startswith(msg)),
+        _("the text is not valid JSON here"),
+    )
+    return _("Not valid JSON at line %(line)d, column %(column)d: %(reason)s.") % {
+        "line": exc.lineno if line is None else line,
+        "column": exc.colno,
+        "reason": reason,
+    }
+
+
 def _records_jsonl(text: str, errors: _Errors) -> list[tuple[int, Any]]:
     records = []
     for number, raw in enumerate(text.split("\n"), start=1):
@@ -271,12 +308,7 @@ def _records_jsonl(text: str, errors: _Errors) -> list[tuple[int, Any]]:
         try:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            errors.add(
-                number,
-                "",
-                _("Not valid JSON (column %(column)d): %(reason)s")
-                % {"column": exc.colno, "reason": exc.msg},
-            )
+            errors.add(number, "", _json_error(exc, number))
     return records
 
 
@@ -294,11 +326,7 @@ def _records_json(text: str) -> list[tuple[int, Any]]:
         return text.count("\n", 0, pos) + 1
 
     def bad(exc: json.JSONDecodeError) -> ImportFailed:
-        return _fail(
-            _("Not valid JSON (column %(column)d): %(reason)s")
-            % {"column": exc.colno, "reason": exc.msg},
-            exc.lineno,
-        )
+        return _fail(_json_error(exc), exc.lineno)
 
     pos = skip_ws(0)
     if not text.startswith("[", pos):
@@ -395,9 +423,7 @@ class _Checker:
         self.is_csv = is_csv
         self.seen: dict[str, int] = {}
         self.image_cache: dict[str, _CheckedRef | str] = {}
-        self.choices = {
-            name: {str(value) for value in enum.values} for name, enum in CHOICE_FIELDS.items()
-        }
+        self.choices = {name: _choice_values(enum) for name, enum in CHOICE_FIELDS.items()}
 
     def check(self, line: int, raw: Any) -> BulkItem | None:
         if not isinstance(raw, dict):
@@ -425,7 +451,9 @@ class _Checker:
             fields["item_type"] = ItemType.MULTIPLE_CHOICE
         for name, allowed in self.choices.items():
             value = fields.get(name, "")
-            if name not in bad and value and value not in allowed:
+            if name not in bad and value in allowed:
+                fields[name] = allowed[value]
+            elif name not in bad and value:
                 error(
                     name,
                     _("Unknown value “%(value)s”; use one of: %(allowed)s.")
@@ -543,6 +571,17 @@ class _Checker:
             return data
 
         return read
+
+
+def _choice_values(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Each choice's code by the code itself and by its label in every language the UI speaks:
+    a file may say "객관식" or "보통", the values the pages show, as well as the codes."""
+    values = {str(value): str(value) for value in choices.values}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for value, label in choices.choices:
+                values.setdefault(str(label), str(value))
+    return values
 
 
 def _json_type(value: Any) -> str:

@@ -100,7 +100,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_results",
-    "axes",
+    # django-axes under a Korean app name (itembank.third_party)
+    "itembank.third_party.AxesConfig",
     "itembank",
     "monitoring",
     "embeddings",

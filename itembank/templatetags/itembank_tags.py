@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import template
 from django.http import QueryDict
 
+from .. import josa as _josa
 from ..content import choice_label as _choice_label
 from ..models import LATEX_PATTERN
 
@@ -77,3 +78,10 @@ def person(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+@register.filter(is_safe=True)
+def josa(value: object) -> str:
+    """Korean particles chosen from the word before them: "파일 a.csv을(를)" → "a.csv를"
+    (itembank.josa)."""
+    return _josa.resolve(str(value))
