@@ -229,6 +229,9 @@ ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES = env_int(
     "ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1
 )
 ITEMBANK_MAX_IMPORT_ENTRIES = env_int("ITEMBANK_MAX_IMPORT_ENTRIES", 200_000, minimum=1)
+# ... and on how much larger than its packed size a member may unpack (past 4 MiB; text packs
+# 5-20 times, a zip bomb a thousand times).
+ITEMBANK_MAX_IMPORT_RATIO = env_int("ITEMBANK_MAX_IMPORT_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
