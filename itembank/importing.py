@@ -884,7 +884,7 @@ def import_path(
                     started=started,
                 )
         return _run(
-            partial(open, path, "rb"),
+            lambda: open(path, "rb"),
             suffix,
             _Folder(path.parent),
             user=user,

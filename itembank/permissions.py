@@ -66,7 +66,8 @@ def accept_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             signed_in = authenticator.authenticate(request)  # type: ignore[arg-type]
         except AuthenticationFailed as exc:
             response = HttpResponse(str(exc.detail), status=401, content_type="text/plain")
-            response["WWW-Authenticate"] = authenticator.authenticate_header(request)  # type: ignore[arg-type]
+            header = authenticator.authenticate_header(request)  # type: ignore[arg-type]
+            response["WWW-Authenticate"] = header or "Token"
             return response
         if signed_in is not None:
             request.user = signed_in[0]
