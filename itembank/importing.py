@@ -13,6 +13,7 @@ are ignored (formats.md lets other tools add optional keys).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -22,9 +23,11 @@ import posixpath
 import re
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,8 +41,10 @@ from django.utils.translation import gettext_lazy
 
 from . import jobs
 from .images import check_image
+from .limits import RECORD_MAX_BYTES
 from .models import Difficulty, ImportJob, Item, ItemType, SchoolLevel, Subject, User
 from .services import BulkImage, BulkItem, bulk_save_items
+from .text import has_nul, nul_message
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv")
 SUFFIXES = (*DATA_SUFFIXES, ".zip")
@@ -217,6 +222,64 @@ class _Folder:
             return fh.read(settings.ITEMBANK_MAX_IMAGE_BYTES + 1)
 
 
+class _Unreadable(ImportFailed):
+    def __init__(self, name: str) -> None:
+        message = _("“%(name)s” could not be read from the archive.") % {"name": name}
+        super().__init__([ImportError_(0, "", message)])
+
+
+class _Unpacked(io.RawIOBase):
+    """A zip member as it is unpacked, counting the bytes actually read: refused when it unpacks
+    to more than ITEMBANK_MAX_IMPORT_RATIO times its compressed size (past RATIO_FROM_BYTES) or
+    the archive to more than ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES. The sizes an archive
+    declares are checked before anything is read; these hold whatever it declares."""
+
+    RATIO_FROM_BYTES = 4 * 1024 * 1024
+
+    def __init__(self, archive: _Zip, info: zipfile.ZipInfo) -> None:
+        super().__init__()
+        self.archive = archive
+        self.info = info
+        self.read_bytes = 0
+        self.fh = archive.archive.open(info)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        name = self.info.filename
+        try:
+            data = self.fh.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, RuntimeError, OSError, EOFError) as exc:
+            raise _Unreadable(name) from exc
+        buffer[: len(data)] = data
+        self.read_bytes += len(data)
+        ratio = settings.ITEMBANK_MAX_IMPORT_RATIO
+        if self.read_bytes > self.RATIO_FROM_BYTES and self.read_bytes > ratio * max(
+            self.info.compress_size, 1
+        ):
+            raise _fail(
+                _(
+                    "“%(name)s” unpacks to more than %(ratio)d times its packed size; "
+                    "the archive looks like a zip bomb and was refused."
+                )
+                % {"name": name, "ratio": ratio}
+            )
+        unpacked = self.archive.unpacked
+        unpacked[name] = max(unpacked.get(name, 0), self.read_bytes)
+        limit = settings.ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES
+        if sum(unpacked.values()) > limit:
+            raise _fail(
+                _("“%(name)s”: the archive unpacks to more than %(limit).0f MB.")
+                % {"name": name, "limit": limit / 1e6}
+            )
+        return len(data)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
 class _Zip:
     """Images inside a zip archive, relative to the data file's folder in it."""
 
@@ -224,6 +287,14 @@ class _Zip:
         self.archive = archive
         self.folder = folder
         self.entries = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        self.unpacked: dict[str, int] = {}  # the most bytes read from each member
+
+    def open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        """A member as a buffered stream, unpacked under the bounds of `_Unpacked`."""
+        try:
+            return io.BufferedReader(_Unpacked(self, info), CHUNK)
+        except (zipfile.BadZipFile, zlib.error, RuntimeError, OSError, EOFError) as exc:
+            raise _Unreadable(info.filename) from exc
 
     def key(self, ref: str) -> str:
         normalized = _normalize_ref(ref)
@@ -242,9 +313,9 @@ class _Zip:
 
     def read(self, key: str) -> bytes:
         try:
-            with self.archive.open(self.entries[key]) as fh:
+            with self.open(self.entries[key]) as fh:
                 return fh.read(settings.ITEMBANK_MAX_IMAGE_BYTES + 1)
-        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+        except _Unreadable as exc:
             raise _ImageRefError(
                 _("Image “%(path)s” could not be read from the archive.") % {"path": key}
             ) from exc
@@ -254,14 +325,17 @@ _ImageSource = _NoImages | _Folder | _Zip
 
 
 # --- Reading records -------------------------------------------------------------------------
+#
+# The data file is read as a stream, one line (JSONL, CSV) or one list element (JSON) at a time,
+# each at most RECORD_MAX_BYTES: memory follows the records kept, not the file's size.
+
+CHUNK = 64 * 1024
+_LINE_BREAK = re.compile(r"(?<=\r)(?!\n)")  # after a lone CR (CSV's old Mac line ends)
+_WS = re.compile(r"[ \t\r\n]*")
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _fail(_("The file is not UTF-8 text."), line) from exc
+def _not_utf8(line: int) -> ImportFailed:
+    return _fail(_("The file is not UTF-8 text."), line)
 
 
 # What the json module's messages (English, fixed) mean, for the teacher.
@@ -286,77 +360,175 @@ JSON_REASONS = {
 }
 
 
-def _json_error(exc: json.JSONDecodeError, line: int | None = None) -> str:
-    """A JSON syntax error in the user's language, with its line and column."""
+def _json_error(
+    exc: json.JSONDecodeError, line: int | None = None, column: int | None = None
+) -> str:
+    """A JSON syntax error in the user's language, with its line and column (the parser's own
+    unless the caller knows where its text started in the file)."""
     reason = JSON_REASONS.get(exc.msg) or next(
         (text for msg, text in JSON_REASONS.items() if exc.msg.startswith(msg)),
         _("the text is not valid JSON here"),
     )
     return _("Not valid JSON at line %(line)d, column %(column)d: %(reason)s.") % {
         "line": exc.lineno if line is None else line,
-        "column": exc.colno,
+        "column": exc.colno if column is None else column,
         "reason": reason,
     }
 
 
-def _records_jsonl(text: str, errors: _Errors) -> list[tuple[int, Any]]:
-    records = []
-    for number, raw in enumerate(text.split("\n"), start=1):
+def _too_long(line: int) -> ImportFailed:
+    return _fail(
+        _("The record is longer than %(max).0f MB; no item needs that much.")
+        % {"max": RECORD_MAX_BYTES / 1e6},
+        line,
+    )
+
+
+def _too_deep() -> str:
+    return _("Not valid JSON: nested too deeply.")
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
+    """The file's lines (split at LF, ends kept) with their numbers, decoded."""
+    number = 0
+    while raw := stream.readline(RECORD_MAX_BYTES + 1):
+        number += 1
+        if len(raw) > RECORD_MAX_BYTES and not raw.endswith(b"\n"):
+            raise _too_long(number)
+        try:
+            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(number) from exc
+
+
+def _records_jsonl(stream: IO[bytes], errors: _Errors) -> Iterator[tuple[int, Any]]:
+    for number, raw in _lines(stream):
         line = raw.strip()
         if not line:
             continue
         try:
-            records.append((number, json.loads(line)))
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
             errors.add(number, "", _json_error(exc, number))
-    return records
+            continue
+        except RecursionError:
+            errors.add(number, "", _too_deep())
+            continue
+        yield number, value
 
 
-def _records_json(text: str) -> list[tuple[int, Any]]:
-    """The list's objects with the line each starts on."""
-    decoder = json.JSONDecoder()
-    ws = re.compile(r"[ \t\r\n]*")
+class _JsonText:
+    """A JSON text read in chunks: `buf` holds what has been read and not yet passed, `line`
+    and `column` say where `buf` starts in the file."""
 
-    def skip_ws(pos: int) -> int:
-        match = ws.match(text, pos)
-        assert match is not None  # the pattern matches the empty string too
-        return match.end()
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf = ""
+        self.pos = 0
+        self.line = 1
+        self.column = 0
+        self.eof = False
 
-    def line_of(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
+    def more(self) -> None:
+        raw = self.stream.read(max(CHUNK, len(self.buf) - self.pos))
+        try:
+            self.buf += self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(self.line_at(len(self.buf)) + raw[: exc.start].count(b"\n")) from exc
+        self.eof = not raw
 
-    def bad(exc: json.JSONDecodeError) -> ImportFailed:
-        return _fail(_json_error(exc), exc.lineno)
+    def compact(self) -> None:
+        """Drop what has been passed, keeping track of where `buf` starts."""
+        passed = self.buf[: self.pos]
+        newlines = passed.count("\n")
+        self.line += newlines
+        if newlines:
+            self.column = len(passed) - passed.rfind("\n") - 1
+        else:
+            self.column += len(passed)
+        self.buf = self.buf[self.pos :]
+        self.pos = 0
 
-    pos = skip_ws(0)
-    if not text.startswith("[", pos):
-        raise _fail(_("A .json file must hold a list of items: [{...}, {...}]."), line_of(pos))
-    pos = skip_ws(pos + 1)
-    records: list[tuple[int, Any]] = []
-    if text.startswith("]", pos):
-        pos += 1
-    else:
+    def line_at(self, pos: int) -> int:
+        return self.line + self.buf.count("\n", 0, pos)
+
+    def peek(self) -> str:
+        """The next character after blanks, "" at the end."""
+        while True:
+            match = _WS.match(self.buf, self.pos)
+            assert match is not None  # the pattern matches the empty string too
+            self.pos = match.end()
+            if self.pos < len(self.buf) or self.eof:
+                return self.buf[self.pos : self.pos + 1]
+            self.compact()
+            self.more()
+
+    def fail(self, exc: json.JSONDecodeError) -> ImportFailed:
+        column = exc.colno + (self.column if exc.lineno == 1 else 0)
+        line = self.line + exc.lineno - 1
+        return _fail(_json_error(exc, line, column), line)
+
+    def value(self) -> tuple[int, Any]:
+        """The JSON value at `pos` and the line it starts on, reading on until it is whole."""
+        decoder = json.JSONDecoder()
+        self.peek()
         while True:
             try:
-                value, end = decoder.raw_decode(text, pos)
+                value, end = decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise _fail(_too_deep(), self.line_at(self.pos)) from None
             except json.JSONDecodeError as exc:
-                raise bad(exc) from exc
-            records.append((line_of(pos), value))
-            pos = skip_ws(end)
-            if text.startswith(",", pos):
-                pos = skip_ws(pos + 1)
+                cut_short = exc.pos >= len(self.buf) - 1 or exc.msg.startswith("Unterminated")
+                if self.eof or not cut_short:
+                    raise self.fail(exc) from exc
+            else:
+                if end - self.pos > RECORD_MAX_BYTES:
+                    raise _too_long(self.line_at(self.pos))
+                if end < len(self.buf) or self.eof:
+                    line = self.line_at(self.pos)
+                    self.pos = end
+                    return line, value
+            if len(self.buf) - self.pos > RECORD_MAX_BYTES:
+                raise _too_long(self.line_at(self.pos))
+            self.more()
+
+
+def _records_json(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    """The list's objects with the line each starts on."""
+    text = _JsonText(stream)
+    if text.peek() != "[":
+        raise _fail(
+            _("A .json file must hold a list of items: [{...}, {...}]."), text.line_at(text.pos)
+        )
+    text.pos += 1
+    if text.peek() == "]":
+        text.pos += 1
+    else:
+        while True:
+            yield text.value()
+            text.compact()
+            following = text.peek()
+            if following == ",":
+                text.pos += 1
                 continue
-            if text.startswith("]", pos):
-                pos += 1
+            if following == "]":
+                text.pos += 1
                 break
-            raise _fail(_("Not valid JSON: expected “,” or “]” after an item."), line_of(pos))
-    if skip_ws(pos) != len(text):
-        raise _fail(_("Not valid JSON: extra text after the list."), line_of(pos))
-    return records
+            raise _fail(
+                _("Not valid JSON: expected “,” or “]” after an item."), text.line_at(text.pos)
+            )
+    if text.peek():
+        raise _fail(_("Not valid JSON: extra text after the list."), text.line_at(text.pos))
 
 
-def _records_csv(text: str, errors: _Errors) -> list[tuple[int, Any]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_lines(stream: IO[bytes]) -> Iterator[str]:
+    for _number, line in _lines(stream):
+        yield from (part for part in _LINE_BREAK.split(line) if part)
+
+
+def _records_csv(stream: IO[bytes], errors: _Errors) -> Iterator[tuple[int, Any]]:
+    reader = csv.reader(_csv_lines(stream))
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -370,7 +542,6 @@ def _records_csv(text: str, errors: _Errors) -> list[tuple[int, Any]]:
             _("The header row lacks the columns: %(columns)s.") % {"columns": ", ".join(missing)},
             1,
         )
-    records = []
     while True:
         start = reader.line_num + 1
         try:
@@ -390,17 +561,15 @@ def _records_csv(text: str, errors: _Errors) -> list[tuple[int, Any]]:
                 % {"count": len(row), "header": len(header)},
             )
             continue
-        records.append((start, dict(zip(header, row, strict=False))))
-    return records
+        yield start, dict(zip(header, row, strict=False))
 
 
-def _read_records(data: bytes, suffix: str, errors: _Errors) -> list[tuple[int, Any]]:
-    text = _decode(data)
+def _read_records(stream: IO[bytes], suffix: str, errors: _Errors) -> Iterator[tuple[int, Any]]:
     if suffix == ".jsonl":
-        return _records_jsonl(text, errors)
+        return _records_jsonl(stream, errors)
     if suffix == ".json":
-        return _records_json(text)
-    return _records_csv(text, errors)
+        return _records_json(stream)
+    return _records_csv(stream, errors)
 
 
 # --- Checking one record ---------------------------------------------------------------------
@@ -442,6 +611,9 @@ class _Checker:
                 value = ""
             if not isinstance(value, str):
                 error(name, _("Must be text, not %(type)s.") % {"type": _json_type(value)})
+                continue
+            if has_nul(value):
+                error(name, nul_message())
                 continue
             fields[name] = value
         for name in REQUIRED:
@@ -515,8 +687,14 @@ class _Checker:
             except json.JSONDecodeError:
                 error(name, _('Must be a JSON list of text, e.g. ["a", "b"].'))
                 return None
+            except RecursionError:
+                error(name, _too_deep())
+                return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             error(name, _('Must be a list of text values, e.g. ["a", "b"].'))
+            return None
+        if any(has_nul(v) for v in value):
+            error(name, nul_message())
             return None
         return value
 
@@ -618,8 +796,8 @@ def _check_size(size: int) -> None:
 
 
 @contextmanager
-def _open_zip(fileobj: IO[bytes]) -> Iterator[tuple[bytes, str, _Zip]]:
-    """The data file's bytes, its suffix and its images, from a checked archive."""
+def _open_zip(fileobj: IO[bytes]) -> Iterator[tuple[zipfile.ZipInfo, _Zip]]:
+    """The data file and its images, from a checked archive (the sizes it declares)."""
     try:
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -655,19 +833,14 @@ def _open_zip(fileobj: IO[bytes]) -> Iterator[tuple[bytes, str, _Zip]]:
                 % {"count": len(data_files)}
             )
         info = data_files[0]
-        try:
-            with archive.open(info) as fh:
-                data = fh.read(limit + 1)
-        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
-            raise _fail(
-                _("“%(name)s” could not be read from the archive.") % {"name": info.filename}
-            ) from exc
-        folder = posixpath.dirname(info.filename)
-        yield data, Path(info.filename).suffix.lower(), _Zip(archive, folder)
+        yield info, _Zip(archive, posixpath.dirname(info.filename))
+
+
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 
 def _run(
-    data: bytes,
+    open_data: Opener,
     suffix: str,
     images: _ImageSource,
     *,
@@ -676,19 +849,29 @@ def _run(
     progress: Progress | None,
     started: float,
 ) -> ImportResult:
+    """Check every record of the data file `open_data()` streams, then write them all.
+
+    With `progress`, a first pass counts the records (the steps are known before checking
+    starts); reading twice costs less than holding the file."""
     errors = _Errors()
     entries: list[BulkItem] = []
+    steps = 0
+    if progress is not None:
+        with open_data() as stream:
+            try:
+                steps = 2 * sum(1 for _ in _read_records(stream, suffix, _Errors()))
+            except _TooManyErrors:
+                pass
     try:
-        records = _read_records(data, suffix, errors)
-        if not records and not errors.items:
-            raise _fail(_("The file holds no items."))
-        steps = 2 * len(records)
         checker = _Checker(images, errors, is_csv=suffix == ".csv")
-        for done, (line, raw) in enumerate(records, start=1):
-            if (entry := checker.check(line, raw)) is not None:
-                entries.append(entry)
-            if progress is not None:
-                progress(done, steps)
+        with open_data() as stream:
+            for done, (line, raw) in enumerate(_read_records(stream, suffix, errors), start=1):
+                if (entry := checker.check(line, raw)) is not None:
+                    entries.append(entry)
+                if progress is not None:
+                    progress(done, max(steps, done))
+        if not entries and not errors.items:
+            raise _fail(_("The file holds no items."))
     except _TooManyErrors:
         pass
     if errors.items:
@@ -733,13 +916,18 @@ def import_path(
             raise _fail(_("“%(name)s” was not found.") % {"name": str(path)})
         _check_size(path.stat().st_size)
         if suffix == ".zip":
-            with open(path, "rb") as fh, _open_zip(fh) as (data, inner, images):
+            with open(path, "rb") as fh, _open_zip(fh) as (info, images):
                 return _run(
-                    data, inner, images, user=user, via=via, progress=progress, started=started
+                    partial(images.open, info),
+                    Path(info.filename).suffix.lower(),
+                    images,
+                    user=user,
+                    via=via,
+                    progress=progress,
+                    started=started,
                 )
-        data = path.read_bytes()
         return _run(
-            data,
+            lambda: open(path, "rb"),
             suffix,
             _Folder(path.parent),
             user=user,
@@ -766,12 +954,24 @@ def import_file(
         _check_size(fileobj.tell())
         fileobj.seek(0)
         if suffix == ".zip":
-            with _open_zip(fileobj) as (data, inner, images):
+            with _open_zip(fileobj) as (info, images):
                 return _run(
-                    data, inner, images, user=user, via=via, progress=progress, started=started
+                    partial(images.open, info),
+                    Path(info.filename).suffix.lower(),
+                    images,
+                    user=user,
+                    via=via,
+                    progress=progress,
+                    started=started,
                 )
+
+        @contextmanager
+        def from_start() -> Iterator[IO[bytes]]:
+            fileobj.seek(0)
+            yield fileobj  # the caller's to close
+
         return _run(
-            fileobj.read(),
+            from_start,
             suffix,
             _NoImages(),
             user=user,

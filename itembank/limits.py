@@ -60,3 +60,9 @@ def validate_tags(value: object) -> None:
             _("A tag may be at most %(max)d characters long.") % {"max": TAG_MAX},
             code="too_long",
         )
+
+
+# The longest line (.jsonl, .csv) or list element (.json) an import reads: the largest item the
+# limits above allow is about 0.5 MB even with every character JSON-escaped (\uXXXX), so a longer
+# record can only be a mistake or an attack; reading it whole would cost its size in memory.
+RECORD_MAX_BYTES = 2 * 1024 * 1024

@@ -13,6 +13,8 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from .models import ItemStatus, Role
 
@@ -49,6 +51,29 @@ def can_set_status(user, current: str | None, new: str) -> bool:
     if ItemStatus.RETIRED in (current, new):
         return can_administer(user)
     return can_edit_items(user)
+
+
+def accept_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """View decorator for files the API links to (item images): an `Authorization: Token …`
+    header signs the request in the way the API's TokenAuthentication does; a wrong or revoked
+    token is 401, as in the API. Without the header the session applies as usual."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        authenticator = TokenAuthentication()
+        try:
+            # None without a "Token" header; it reads only the request's headers
+            signed_in = authenticator.authenticate(request)  # type: ignore[arg-type]
+        except AuthenticationFailed as exc:
+            response = HttpResponse(str(exc.detail), status=401, content_type="text/plain")
+            header = authenticator.authenticate_header(request)  # type: ignore[arg-type]
+            response["WWW-Authenticate"] = header or "Token"
+            return response
+        if signed_in is not None:
+            request.user = signed_in[0]
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def require(check: Callable[[object], bool]):

@@ -230,6 +230,9 @@ ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES = env_int(
     "ITEMBANK_MAX_IMPORT_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024, minimum=1
 )
 ITEMBANK_MAX_IMPORT_ENTRIES = env_int("ITEMBANK_MAX_IMPORT_ENTRIES", 200_000, minimum=1)
+# ... and on how much larger than its packed size a member may unpack (past 4 MiB; text packs
+# 5-20 times, a zip bomb a thousand times).
+ITEMBANK_MAX_IMPORT_RATIO = env_int("ITEMBANK_MAX_IMPORT_RATIO", 100, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -241,6 +244,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's two, the browsable page without its inline <style> (itembank.renderers)
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "itembank.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -18,7 +18,7 @@ from .forms import STALE_MESSAGE, ItemForm
 from .gates import save_gate
 from .history import item_history
 from .models import Item, ItemImage
-from .permissions import can_edit_items, can_read_items, require
+from .permissions import accept_token, can_edit_items, can_read_items, require
 
 PAGE_SIZE = 25
 CONTENT_TYPES = {
@@ -139,6 +139,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "itembank/item_form.html", {"form": form, "item": saved})
 
 
+@accept_token
 @require(can_read_items)
 def media(request: HttpRequest, path: str) -> HttpResponse:
     # The same figure may belong to several items (files are content-addressed).

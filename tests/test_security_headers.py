@@ -176,3 +176,14 @@ class InlineContentTests(MatrixTestCase):
         self.assertEqual(script.status_code, 200)
         self.assertIn("javascript", script.headers["Content-Type"])
         self.assertIn("SwaggerUIBundle", script.content.decode())
+
+    def test_the_browsable_api_holds_nothing_the_policy_blocks(self) -> None:
+        client = Client()
+        client.force_login(self.users["teacher"])
+        for url in ("/api/items/", f"/api/items/{self.world.item.pk}/"):
+            with self.subTest(url=url):
+                response = client.get(url, HTTP_ACCEPT="text/html")
+                self.assertIn("text/html", response.headers["Content-Type"])
+                html = response.content.decode()
+                self.assertEqual(inline_problems(html).problems, [])
+                self.assertIn("/static/css/api-code.css", html)

@@ -1,4 +1,5 @@
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from tests.base import make_item, png_bytes
 from tests.itembank.ui_base import UITestCase
@@ -48,3 +49,29 @@ class MediaTestCase(UITestCase):
         self.login(self.teacher)
         r = self.client.get(reverse("media", args=[image.file.name]))
         self.assertEqual(r.status_code, 404)
+
+
+class MediaTokenTests(UITestCase):
+    """The API links to images (`images[].url`); an API client fetches them with its token."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        image = make_item(images=[png_bytes("red")]).images.get()
+        self.url = reverse("media", args=[image.file.name])
+
+    def test_the_api_token_fetches_the_image(self) -> None:
+        token = Token.objects.create(user=self.teacher)
+        r = self.client.get(self.url, HTTP_AUTHORIZATION=f"Token {token.key}")
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r["Content-Type"], "image/png")
+
+    def test_a_wrong_token_is_401_not_a_login_page(self) -> None:
+        r = self.client.get(self.url, HTTP_AUTHORIZATION="Token not-a-token")
+        self.assertEqual(r.status_code, 401)
+        self.assertIn("Token", r["WWW-Authenticate"])
+
+    def test_a_deactivated_users_token_is_refused(self) -> None:
+        token = Token.objects.create(user=self.reviewer)
+        type(self.reviewer).objects.filter(pk=self.reviewer.pk).update(is_active=False)
+        r = self.client.get(self.url, HTTP_AUTHORIZATION=f"Token {token.key}")
+        self.assertEqual(r.status_code, 401)
