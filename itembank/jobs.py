@@ -405,8 +405,10 @@ class JobSerializer(serializers.Serializer):
         read_only=True,
         help_text=_("Queued while the task queue is unreachable; it starts once it is back"),
     )
-    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username",
+    # Plain fields over the related names (not SlugRelatedField): these serializers have no
+    # model, and the schema must still say "string or null" (check --deploy fails otherwise).
+    created_by = serializers.CharField(
+        source="created_by.username",
         read_only=True,
         allow_null=True,
         help_text=_("Null for a job no user started (or whose user was deleted)"),

@@ -265,7 +265,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" choice set; name the item's (check --deploy warns otherwise).
-    "ENUM_NAME_OVERRIDES": {"ItemStatusEnum": "itembank.models.ItemStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "itembank.models.ItemStatus",
+        "JobStatusEnum": "itembank.jobs.Job.Status",
+    },
     # Swagger UI must not send the schema to validator.swagger.io (no external hosts).
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }

@@ -194,8 +194,8 @@ class GroupDetailSerializer(GroupSerializer):
 class ScanSerializer(JobSerializer):
     """A scan: the fields of every job (itembank.jobs) and its own."""
 
-    space = serializers.SlugRelatedField(
-        slug_field="name",
+    space = serializers.CharField(
+        source="space.name",
         read_only=True,
         allow_null=True,
         help_text=gettext_lazy("Null for a scan of exact matches only"),

@@ -23,7 +23,7 @@ class CanReview(BasePermission):
 class RunSerializer(JobSerializer):
     """A run: the fields of every job (itembank.jobs) and its own."""
 
-    gt_set = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    gt_set = serializers.CharField(source="gt_set.name", read_only=True)
     label = serializers.CharField(read_only=True)
     space_name = serializers.CharField(read_only=True)
     mode = serializers.CharField(read_only=True)

@@ -62,7 +62,8 @@ class SamplingJobSerializer(JobSerializer):
     """A campaign's sampling: the fields of every job (itembank.jobs) and its own."""
 
     name = serializers.CharField(read_only=True)
-    campaign = serializers.PrimaryKeyRelatedField(
+    campaign = serializers.IntegerField(
+        source="campaign_id",
         read_only=True,
         allow_null=True,
         help_text=gettext_lazy("The campaign, once the job has created it"),

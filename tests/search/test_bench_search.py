@@ -10,6 +10,7 @@ from unittest import mock
 
 import numpy as np
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from benchmarks import bench_search as benchmark
 from embeddings.models import EmbeddingSpace, ItemEmbedding
@@ -192,7 +193,7 @@ class ScratchSpaceTests(BaseTestCase):
             )
 
         out = io.StringIO()
-        with mock.patch.object(benchmark, "dense_sql", dense_sql):
+        with mock.patch.object(benchmark, "dense_sql", dense_sql), translation.override("en"):
             with self.assertRaisesMessage(CommandError, "The HNSW index was NOT used"):
                 call_command(
                     "bench_search",
