@@ -66,7 +66,7 @@ TEXT_FIELDS = [
 ]
 LIST_FIELDS = ["choices", "tags"]
 REQUIRED = ["external_id", "subject", "stem"]
-CHOICE_FIELDS = {
+CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
     "subject": Subject,
     "school_level": SchoolLevel,
     "item_type": ItemType,
