@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .jobs import Job
@@ -59,7 +60,8 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
         if getattr(self, "_password_changed", False) or not self.is_active:
             # A new password or a deactivated account ends every API token: signing in again
-            # gives a new one (`POST /api/auth/token/`).
+            # gives a new one (`POST /api/auth/token/`). Imported here: DRF's token model
+            # points at AUTH_USER_MODEL, this model, so it cannot load before this module.
             from rest_framework.authtoken.models import Token
 
             Token.objects.filter(user=self).delete()
@@ -210,8 +212,6 @@ class Item(models.Model):
         return self.external_id
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("item-detail", args=[self.pk])
 
     @property

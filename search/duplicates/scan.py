@@ -25,8 +25,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from embeddings.models import ItemEmbedding
@@ -249,9 +250,6 @@ class Scanner:
         return ItemFingerprint.objects.exclude(item__status=ItemStatus.RETIRED)
 
     def exact_text_pairs(self) -> None:
-        from django.contrib.postgres.aggregates import ArrayAgg
-        from django.db.models import Count
-
         shared = (
             self.live_fingerprints()
             .exclude(text_key="")

@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -195,9 +197,6 @@ def check_run_document(run_dict) -> tuple[dict, dict[str, dict[str, float]]]:
 
 
 def load_run_file(path) -> dict:
-    import json
-    from pathlib import Path
-
     try:
         return json.loads(Path(path).read_text("utf-8-sig"))
     except FileNotFoundError as exc:

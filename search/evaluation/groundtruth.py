@@ -13,13 +13,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from itembank.models import Item
+from search import keyword
+from search.engine import SearchError, SearchRequest, search
+from search.models import ItemKeywords
 
+from . import llm
 from .models import MAX_RELEVANCE, GroundTruthPair, GroundTruthSet
 
 EXPERT_SET = "expert"
@@ -517,11 +522,8 @@ def build_tfidf(
     """The POC's automatic ground truth: TF-IDF vectors of every item's text (Kiwi morphemes and
     LaTeX tokens, `search.analysis.tokenize`), and for each query item the `top_k` most
     cosine-similar other items (similarity above `min_similarity`; ties by external id)."""
-    import numpy as np
+    # scikit-learn takes ~1 s to import; only this ground-truth builder needs it.
     from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from search import keyword
-    from search.models import ItemKeywords
 
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise GroundTruthError(_("top-k must be a whole number of at least 1."))
@@ -600,10 +602,6 @@ def build_llm(
     """The POC's LLM ground truth: for each query item, its top `k` results (more like this in
     `space` with `mode`) are shown to an OpenAI-compatible chat model, which answers which are
     similar (JSON). Queries the model could not judge are reported, not guessed."""
-    from search.engine import SearchError, SearchRequest, search
-
-    from . import llm
-
     client = client or llm.client_from_settings()
     name = check_name(name, replace)
     chosen, unknown = query_items(queries)

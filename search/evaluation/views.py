@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -214,12 +216,8 @@ def report_json(request: HttpRequest) -> JsonResponse:
 
 
 def _back(request: HttpRequest, gt_name: str | None = None) -> HttpResponse:
-    from django.urls import reverse
-
     url = reverse("evaluation:dashboard")
     if gt_name:
-        from urllib.parse import urlencode
-
         url += "?" + urlencode({"gt": gt_name})
     return redirect(url)
 

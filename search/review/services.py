@@ -39,6 +39,9 @@ from itembank import csvsafe
 from itembank.models import User
 from itembank.permissions import can_administer, can_review
 from itembank.text import has_nul, nul_message
+from search.duplicates import services as duplicates
+from search.evaluation import groundtruth
+from search.evaluation.models import GroundTruthPair
 
 from . import agreement
 from .models import MAX_GRADE, Adjudication, Campaign, Label, LabelValue, ReviewPair
@@ -383,17 +386,10 @@ def verdict(pair: ReviewPair) -> tuple[str, int | None] | None:
 
 
 def _gt():
-    from search.evaluation import groundtruth
-    from search.evaluation.models import GroundTruthPair
-
     return groundtruth, GroundTruthPair
 
 
 def _record_not_duplicate(pair: ReviewPair, user) -> bool:
-    try:
-        from search.duplicates import services as duplicates
-    except ImportError:  # duplicate review not installed
-        return False
     if duplicates.decision_for(pair.query_id, pair.candidate_id) is not None:
         return False  # an earlier verdict (maybe a retired duplicate) stands
     try:
@@ -407,8 +403,6 @@ def _record_not_duplicate(pair: ReviewPair, user) -> bool:
 
 
 def _forget_not_duplicate(pair: ReviewPair, user) -> None:
-    from search.duplicates import services as duplicates
-
     decision = duplicates.decision_for(pair.query_id, pair.candidate_id)
     if decision is not None and decision.kind == "not_duplicate" and decision.note == EXPERT_NOTE:
         duplicates.undo_decision(decision, user=user)
