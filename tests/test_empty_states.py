@@ -9,8 +9,6 @@ from itembank.models import Role
 from search.evaluation.models import GroundTruthPair, GroundTruthSet
 from tests.base import make_item, make_user
 
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
 
 class EmptyStateTests(TestCase):
     def setUp(self) -> None:
@@ -20,7 +18,7 @@ class EmptyStateTests(TestCase):
 
     def page(self, user, url: str):
         self.client.force_login(user)
-        response = self.client.get(url, **EN)
+        response = self.client.get(url, HTTP_ACCEPT_LANGUAGE="en")
         self.assertEqual(response.status_code, 200, url)
         return response
 
@@ -98,4 +96,6 @@ class EmptyStateTests(TestCase):
         self.assertContains(page, "No imports yet. Upload a file above;")
         for user in (self.teacher, self.reviewer):
             self.client.force_login(user)
-            self.assertEqual(self.client.get("/manage/import/", **EN).status_code, 403)
+            self.assertEqual(
+                self.client.get("/manage/import/", HTTP_ACCEPT_LANGUAGE="en").status_code, 403
+            )

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import TestCase, override_settings
 
 from embeddings.models import ItemEmbedding
-from itembank.models import Item, Role
+from itembank.models import Item, Role, User
 from search import keyword
 from search.engine import MODES
 from search.evaluation.models import EvaluationRun, GroundTruthSet
@@ -33,14 +33,20 @@ def counts() -> dict[str, int]:
 
 
 class PrepareDemoTests(TestCase):
+    data: Path
+    admin: User
+    teacher: User
+    reviewer: User
+    out: io.StringIO
+
     @classmethod
     def setUpTestData(cls) -> None:
         keyword.reset_index()
         cls.data = Path(tempfile.mkdtemp(prefix="itembank-prepare-"))
         cls.addClassCleanup(shutil.rmtree, cls.data, True)
-        cls.settings = override_settings(DATA_DIR=cls.data)
-        cls.settings.enable()
-        cls.addClassCleanup(cls.settings.disable)
+        data_dir = override_settings(DATA_DIR=cls.data)
+        data_dir.enable()
+        cls.addClassCleanup(data_dir.disable)
         cls.admin = make_user("admin", Role.ADMIN)
         cls.teacher = make_user("teacher", Role.TEACHER)
         cls.reviewer = make_user("reviewer", Role.REVIEWER)

@@ -130,8 +130,8 @@ class Command(BaseCommand):
             f"{len(samples)} pairs."
         )
         for mode in MODES:
-            run = evaluate.create_run(planted, space=space, mode=mode)
-            run = evaluate.execute(run.pk)
+            queued = evaluate.create_run(planted, space=space, mode=mode)
+            run = evaluate.execute(queued.pk)
             if run is None or run.status != EvaluationRun.Status.SUCCEEDED:
                 raise CommandError(
                     f"The {mode} evaluation run failed: {run.error if run else 'deleted'}"
