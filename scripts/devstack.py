@@ -253,6 +253,12 @@ def run() -> int:
     manage("ensure_accounts")
     manage("seed_demo", "--if-empty")
     manage("spaces", "ensure-default")
+    # The demo's ground-truth sets, review campaign and evaluation runs, so every role finds
+    # work or results on its first page; a failure is reported and the app starts anyway.
+    if subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "prepare_demo"], cwd=ROOT
+    ).returncode:
+        log("the demo could not be prepared (see above); the app starts without it")
     celery = [sys.executable, "-m", "celery", "-A", "itembank"]
     commands = {
         "worker-gpu": [*celery, "worker", "-Q", "gpu", "-c", "1", "-n", "gpu@%h", "-l", "INFO"],

@@ -51,7 +51,13 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         drawing = SamplingJob.objects.filter(
             campaign=None, created_at__gte=timezone.now() - timedelta(days=1)
         ).select_related("created_by")[:5]
-    return render(request, "review/campaign_list.html", {"rows": rows, "drawing": drawing})
+    from search.evaluation.models import GroundTruthSet
+
+    ctx = {"rows": rows, "drawing": drawing, "needs_ground_truth": False}
+    if not rows and services.can_adjudicate(request.user):
+        ctx["needs_ground_truth"] = not GroundTruthSet.objects.exists()
+        ctx["evaluation_url"] = _evaluation_url()
+    return render(request, "review/campaign_list.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
