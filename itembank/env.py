@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -86,6 +87,18 @@ def env_choice(name: str, default: str, choices: Collection[str]) -> str:
         if choice.lower() == value.lower():
             return choice
     raise _refuse(name, value, f"use one of {', '.join(choices)}")
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name such as Asia/Seoul."""
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _refuse(name, value, "use an IANA time zone name such as Asia/Seoul") from None
+    return value
 
 
 def env_path(name: str, default: str | os.PathLike[str]) -> Path:

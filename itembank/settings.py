@@ -16,7 +16,16 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from itembank.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from itembank.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("ITEMBANK_DATA_DIR", BASE_DIR / ".data")
@@ -200,7 +209,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "ko"
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "Asia/Seoul"
+TIME_ZONE = env_time_zone("ITEMBANK_TIME_ZONE", "Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
 

@@ -365,7 +365,9 @@ def record_run_file(
 
 
 def sweep_label(kind: str) -> str:
-    return f"{kind}-{timezone.now():%Y%m%d-%H%M%S}"
+    """The sweep's name: its kind and when it started, in the site's time zone (the times
+    next to it on the dashboard are local too)."""
+    return f"{kind}-{timezone.localtime():%Y%m%d-%H%M%S}"
 
 
 def plan_alpha_sweep(gt_set, space, *, k=DEFAULT_K, rerank=False, user=None, alphas=ALPHAS):

@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,7 +33,6 @@ logger = logging.getLogger(__name__)
 TABLE_METRICS = ("recall@1", "recall@5", "recall@10", "recall@20", "mrr", "map", "ndcg@10")
 CATEGORIES = ("image", "latex", "text")
 SWEEP_METRICS = ("recall@5", "recall@10", "mrr", "map", "ndcg@10")
-MAX_BAR_SERIES = 6
 TREND_RUNS = 30
 
 
@@ -47,6 +47,11 @@ def _selected_set(request: HttpRequest, sets) -> GroundTruthSet | None:
         chosen = next((s for s in sets if s.kind == GroundTruthSet.Kind.EXPERT and s.size), None)
         chosen = chosen or next((s for s in sets if s.size), None)
     return chosen
+
+
+def _space_label(name: str) -> str:
+    space = EmbeddingSpace.objects.filter(name=name).first()
+    return space.label if space and space.label else name
 
 
 def _sweep_chart(gt_set: GroundTruthSet):
@@ -70,7 +75,7 @@ def _sweep_chart(gt_set: GroundTruthSet):
     series = {name: [r.metrics["overall"].get(name) for r in runs] for name in SWEEP_METRICS}
     title = _("α sweep on %(set)s (%(space)s)") % {
         "set": gt_set.name,
-        "space": runs[0].space_name if runs else "",
+        "space": _space_label(runs[0].space_name) if runs else "",
     }
     return charts.line_chart(title, labels, series), latest
 
@@ -91,9 +96,9 @@ def _trend_chart(metric: str):
         configs.setdefault(run.label, [None] * len(runs))[index] = run.metrics["overall"].get(
             metric
         )
-    labels = [f"{r.finished_at:%m-%d %H:%M}" for r in runs]
+    labels = [f"{timezone.localtime(r.finished_at):%m-%d %H:%M}" for r in runs]
     title = _("%(metric)s on the expert set over time") % {"metric": metric}
-    return charts.line_chart(title, labels, dict(list(configs.items())[:MAX_BAR_SERIES]))
+    return charts.line_chart(title, labels, configs)
 
 
 @require_GET
@@ -111,7 +116,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     runs = report.latest_runs(gt_set) if gt_set else []
     category_chart = None
     if runs:
-        shown = runs[:MAX_BAR_SERIES]
         names = _category_names()
         category_chart = charts.bar_chart(
             _("%(metric)s by category") % {"metric": metric},
@@ -120,7 +124,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 run.label: [
                     run.metrics.get("by_category", {}).get(c, {}).get(metric) for c in CATEGORIES
                 ]
-                for run in shown
+                for run in runs
             },
         )
     sweep_chart, sweep = _sweep_chart(gt_set) if gt_set else (None, "")

@@ -193,6 +193,15 @@ class ReviewPair(models.Model):
     def items_exist(self) -> bool:
         return self.query_id is not None and self.candidate_id is not None
 
+    @property
+    def stratum_label(self) -> str:
+        return stratum_label(self.stratum)
+
+
+def stratum_label(code: str) -> str:
+    """The stratum in words; a code no longer among the choices reads as itself."""
+    return str(Stratum(code).label) if code in Stratum.values else code
+
 
 class Label(models.Model):
     class Status(models.TextChoices):

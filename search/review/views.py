@@ -20,12 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from embeddings.models import EmbeddingSpace
 from itembank.models import Item, ItemImage
 from itembank.permissions import require
 
 from . import sampling, services
 from .forms import CampaignForm
-from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair, SamplingJob
+from .models import MAX_GRADE, Campaign, Label, LabelValue, ReviewPair, SamplingJob, stratum_label
 
 
 def _items(*ids: int | None) -> dict[int, Item]:
@@ -292,6 +293,15 @@ def adjudicate_submit(request: HttpRequest, pk: int, pair_id: int) -> HttpRespon
     return redirect(url)
 
 
+def _config_summary(config: dict) -> dict:
+    """The campaign's search configuration with its space in words (label, not code name)."""
+    summary = dict(config)
+    if config.get("space"):
+        space = EmbeddingSpace.objects.filter(name=config["space"]).first()
+        summary["space_label"] = space.label if space and space.label else ""
+    return summary
+
+
 def _evaluation_url() -> str | None:
     for name in ("evaluation:dashboard", "evaluation-dashboard", "evaluation:index"):
         try:
@@ -322,8 +332,12 @@ def agreement(request: HttpRequest, pk: int) -> HttpResponse:
             "negative": applied.filter(applied_label=LabelValue.NOT_SIMILAR).count(),
         },
         "evaluation_url": _evaluation_url(),
-        "strata": campaign.pairs.values("stratum").annotate(n=Count("pk")).order_by("stratum"),
-        "config": json.dumps(campaign.search_config, ensure_ascii=False),
+        "strata": [
+            {**row, "label": stratum_label(row["stratum"])}
+            for row in campaign.pairs.values("stratum").annotate(n=Count("pk")).order_by("stratum")
+        ],
+        "config": _config_summary(campaign.search_config),
+        "config_code": json.dumps(campaign.search_config, ensure_ascii=False),
     }
     return render(request, "review/agreement.html", ctx)
 

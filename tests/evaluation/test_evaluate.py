@@ -3,7 +3,7 @@ states, interrupted runs, and sweeps."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 from django.utils import timezone, translation
@@ -196,6 +196,15 @@ class RunTests(BankTestCase):
         self.assertEqual(spaces[0].space_name, "eval-hash")
         with self.assertRaises(EvaluationError):
             evaluate.plan_space_sweep(self.gt, [], k=10)
+
+    def test_sweep_label_is_in_local_time(self) -> None:
+        # 15:30 UTC is half past midnight the next day in Seoul: the label reads as the
+        # dashboard's times do, not in UTC.
+        instant = datetime(2026, 3, 1, 15, 30, 5, tzinfo=UTC)
+        with mock.patch("django.utils.timezone.now", return_value=instant):
+            self.assertEqual(evaluate.sweep_label("alpha"), "alpha-20260302-003005")
+            run = evaluate.plan_alpha_sweep(self.gt, "eval-hash", k=10)[0]
+        self.assertEqual(run.sweep, "alpha-20260302-003005")
 
     def test_run_on_empty_set_is_refused(self) -> None:
         empty = groundtruth.expert_set()

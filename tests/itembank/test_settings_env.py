@@ -15,7 +15,16 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from itembank.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from itembank.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    env_time_zone,
+)
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -92,6 +101,19 @@ def test_lists_and_choices() -> None:
     with environ(LOG_FORMAT="xml"), pytest.raises(ImproperlyConfigured) as caught:
         env_choice("LOG_FORMAT", "plain", ("plain", "json"))
     assert "LOG_FORMAT='xml'" in str(caught.value) and "plain, json" in str(caught.value)
+
+
+def test_time_zone() -> None:
+    # Times are shown in Korea's time unless the deployment says otherwise.
+    assert settings.TIME_ZONE == "Asia/Seoul" and settings.USE_TZ
+    with environ(ITEMBANK_TIME_ZONE=""):
+        assert env_time_zone("ITEMBANK_TIME_ZONE", "Asia/Seoul") == "Asia/Seoul"
+    with environ(ITEMBANK_TIME_ZONE="Europe/Berlin"):
+        assert env_time_zone("ITEMBANK_TIME_ZONE", "Asia/Seoul") == "Europe/Berlin"
+    for wrong in ("Asia/Soeul", "KST+9", "../etc"):
+        with environ(ITEMBANK_TIME_ZONE=wrong), pytest.raises(ImproperlyConfigured) as caught:
+            env_time_zone("ITEMBANK_TIME_ZONE", "Asia/Seoul")
+        assert f"ITEMBANK_TIME_ZONE={wrong!r}" in str(caught.value)
 
 
 def start(**values: str) -> subprocess.CompletedProcess:

@@ -286,3 +286,28 @@ class CampaignCreateTestCase(ReviewTestCase):
             **EN,
         )
         self.assertContains(bad, "not valid JSON", status_code=400)
+
+
+class AgreementPageWordsTestCase(ReviewTestCase):
+    """The results page reads the search configuration and the strata in words; the codes
+    behind them are only in the tooltips."""
+
+    def test_configuration_and_strata_in_words(self) -> None:
+        campaign = self.campaign()
+        campaign.search_config = {"space": "hash64", "mode": "hybrid", "alpha": 0.7, "k": 100,
+                                  "rerank": False, "seed": 42}  # fmt: skip
+        campaign.save()
+        self.space.label = "Test hashes"
+        self.space.save()
+        self.login(self.admin)
+        page = self.client.get(reverse("review-agreement", args=[campaign.pk]), **EN)
+        config = page.content.decode().split('id="search-config"', 1)[1].split("</p>", 1)[0]
+        text = config.split(">", 1)[1]
+        self.assertIn("hybrid (α = 0.7)", text)
+        self.assertIn("top 100", text)
+        self.assertIn("Test hashes", text)
+        self.assertNotIn("{", text)
+        self.assertNotIn("hash64", text)
+        self.assertIn('"space": "hash64"', config.split(">", 1)[0].replace("&quot;", '"'))
+        self.assertContains(page, "True positive (in ground truth and in the top 3): ")
+        self.assertNotContains(page, ">tp: ")
