@@ -6,7 +6,7 @@ every bar and point names its value in a tooltip."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -147,7 +147,7 @@ def bar_chart(
 
 
 def line_chart(
-    title: str, x_labels: Sequence[str], series: dict[str, Sequence[float | None]]
+    title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[float | None]]
 ) -> SafeString:
     """Lines over the positions of `x_labels` (α values, dates), one per series; gaps where a
     value is None. The value axis spans the data (see `axis_range`)."""
