@@ -110,3 +110,18 @@ class ReviewWorkspaceTestCase(BrowserTestCase):
         page.focus("#draft-count")
         self.assertTrue(page.locator("#draft-help").is_visible())
         page.screenshot(path=str(SCREENSHOTS / "review-workspace-draft-help.png"))
+
+    def test_phone_keeps_the_form_in_the_flow(self) -> None:
+        context = self.browser.new_context(locale="ko-KR", viewport={"width": 390, "height": 844})
+        self.addCleanup(context.close)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        queue = reverse("review-queue", args=[self.campaign.pk])
+        self.log_in(page, "reviewer", f"{queue}?start=1")
+        page.wait_for_selector("#query-item .stem .katex")
+        # Not stuck over half the screen: below the pair, and nothing wider than the phone.
+        self.assertEqual(
+            page.locator("#label-form").evaluate("el => getComputedStyle(el).position"), "static"
+        )
+        self.assertLessEqual(page.evaluate("document.documentElement.scrollWidth"), 390)
+        page.screenshot(path=str(SCREENSHOTS / "review-workspace-390x844.png"), full_page=True)
