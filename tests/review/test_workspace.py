@@ -76,3 +76,14 @@ class WorkspaceTestCase(ReviewTestCase):
             reverse("review-queue", args=[campaign.pk]), {"start": 1}, HTTP_ACCEPT_LANGUAGE="ko"
         ).content.decode()
         self.assertIn("임시는 열어 보았지만 아직 제출하거나 건너뛰지 않은 쌍입니다", korean)
+
+    def test_the_adjudicator_sees_the_same_marks(self) -> None:
+        campaign = self.campaign(n=2, pairs=[(0, 1)])
+        pair = campaign.pairs.get()
+        for user, value in ((self.reviewer, "similar"), (self.reviewer2, "not_similar")):
+            services.open_pair(campaign, user)
+            services.submit(campaign, pair, user, label=value)
+        self.login(self.admin)
+        page = self.client.get(reverse("review-adjudicate", args=[campaign.pk]), **EN)
+        self.assertContains(page, 'id="pair-diff"')
+        self.assertContains(page, '<span class="d-replace d-number">7</span>')
