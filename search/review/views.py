@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from embeddings.models import EmbeddingSpace
 from itembank.models import Item, ItemImage
 from itembank.permissions import require
+from search.compare import compare_items
 
 from . import sampling, services
 from .forms import CampaignForm
@@ -128,10 +129,13 @@ def sampling_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _pair_context(campaign: Campaign, pair: ReviewPair) -> dict:
     items = _items(pair.query_id, pair.candidate_id)
+    query, candidate = items.get(pair.query_id), items.get(pair.candidate_id)
     return {
         "pair": pair,
-        "query": items.get(pair.query_id),
-        "candidate": items.get(pair.candidate_id),
+        "query": query,
+        "candidate": candidate,
+        # What differs, highlighted as on the compare page (none when an item was deleted).
+        "comparison": compare_items(query, candidate) if query and candidate else None,
     }
 
 
@@ -145,6 +149,7 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
         "labels": LabelValue.choices,
         "label_keys": list(zip(LabelValue.values, "123", strict=True)),
         "grades": range(MAX_GRADE + 1),
+        "claim_minutes": services.CLAIM_MINUTES,  # how long a draft stays reserved
     }
     if campaign.is_open and not started and not request.GET.get("start"):
         ctx["progress"] = services.progress(campaign, request.user)
@@ -169,6 +174,8 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
     ).exists()
     if label is not None:
         ctx.update(_pair_context(campaign, label.pair))
+    # The guidelines are open on the reviewer's first pair of the campaign, folded afterwards.
+    ctx["guidelines_open"] = ctx["progress"].done == 0
     return render(request, "review/queue.html", ctx)
 
 
