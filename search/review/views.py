@@ -165,7 +165,8 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
         if wanted is not None:
             messages.info(request, _("That pair is not yours to label now; here is the next one."))
         label = services.open_pair(campaign, request.user)
-    ctx["progress"] = services.progress(campaign, request.user)
+    progress = services.progress(campaign, request.user)
+    ctx["progress"] = progress
     ctx["mine"] = label
     ctx["can_undo"] = Label.objects.filter(
         pair__campaign=campaign,
@@ -175,7 +176,7 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
     if label is not None:
         ctx.update(_pair_context(campaign, label.pair))
     # The guidelines are open on the reviewer's first pair of the campaign, folded afterwards.
-    ctx["guidelines_open"] = ctx["progress"].done == 0
+    ctx["guidelines_open"] = progress.done == 0
     return render(request, "review/queue.html", ctx)
 
 
