@@ -12,8 +12,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import translation
 
 from itembank.models import Role, User
 from search import keyword
@@ -40,8 +42,12 @@ def prepare_first_run(cls: type) -> tuple[dict[Role, User], str]:
             ("reviewer", Role.REVIEWER),
         )
     }
-    call_command("seed_demo", size=DEMO_SIZE, stdout=io.StringIO())
-    call_command("spaces", "ensure-default", stdout=io.StringIO())
     out = io.StringIO()
-    call_command("prepare_demo", stdout=out)
+    # manage.py runs the commands in the site's language; a test before this one may have left
+    # another active (a request's Accept-Language), and the space's label and the TF-IDF set's
+    # description are stored in the language of their making.
+    with translation.override(settings.LANGUAGE_CODE):
+        call_command("seed_demo", size=DEMO_SIZE, stdout=io.StringIO())
+        call_command("spaces", "ensure-default", stdout=io.StringIO())
+        call_command("prepare_demo", stdout=out)
     return users, out.getvalue()

@@ -89,6 +89,9 @@ class FirstRunTestCase(BrowserTestCase):
         super().setUpClass()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         cls.addClassCleanup(keyword.reset_index)
+        # What TransactionTestCase does after each test, once for the class (see the docstring);
+        # a cleanup, so that it runs even when the set-up fails half-way.
+        cls.addClassCleanup(call_command, "flush", verbosity=0, interactive=False)
         prepare_first_run(cls)
         pair = GroundTruthPair.objects.filter(gt_set__name="planted").order_by("pk").first()
         assert pair is not None
@@ -97,14 +100,8 @@ class FirstRunTestCase(BrowserTestCase):
         cls.campaign = Campaign.objects.get()
         cls.evaluation_run = EvaluationRun.objects.filter(mode="hybrid").get()
 
-    @classmethod
-    def tearDownClass(cls) -> None:
-        super().tearDownClass()
-        # What TransactionTestCase does after each test, once for the class (see the docstring).
-        call_command("flush", verbosity=0, interactive=False)
-
     def _fixture_teardown(self) -> None:
-        """Keep the class's database for its next test; tearDownClass flushes it."""
+        """Keep the class's database for its next test; a class cleanup flushes it."""
 
     def setUp(self) -> None:
         self.found: dict[str, list[str]] = {}
