@@ -20,6 +20,7 @@ VIA_LABELS = {
     "api": _("API"),
     "import": _("import"),
     "admin": _("admin site"),
+    "demo": _("demo bank"),  # seed_demo's import
 }
 
 

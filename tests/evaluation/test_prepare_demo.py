@@ -17,9 +17,8 @@ from search import keyword
 from search.engine import MODES
 from search.evaluation.models import EvaluationRun, GroundTruthSet
 from search.review.models import Campaign, ReviewPair
-from tests.base import make_item, make_user
-
-DEMO_SIZE = 600  # the size `./dev run` seeds: its planted set fills all three strata
+from tests.base import make_item
+from tests.first_run import DEMO_SIZE, prepare_first_run
 
 
 def counts() -> dict[str, int]:
@@ -33,27 +32,15 @@ def counts() -> dict[str, int]:
 
 
 class PrepareDemoTests(TestCase):
-    data: Path
     admin: User
     teacher: User
     reviewer: User
-    out: io.StringIO
 
     @classmethod
     def setUpTestData(cls) -> None:
-        keyword.reset_index()
-        cls.data = Path(tempfile.mkdtemp(prefix="itembank-prepare-"))
-        cls.addClassCleanup(shutil.rmtree, cls.data, True)
-        data_dir = override_settings(DATA_DIR=cls.data)
-        data_dir.enable()
-        cls.addClassCleanup(data_dir.disable)
-        cls.admin = make_user("admin", Role.ADMIN)
-        cls.teacher = make_user("teacher", Role.TEACHER)
-        cls.reviewer = make_user("reviewer", Role.REVIEWER)
-        call_command("seed_demo", size=DEMO_SIZE, stdout=io.StringIO())
-        call_command("spaces", "ensure-default", stdout=io.StringIO())
-        cls.out = io.StringIO()
-        call_command("prepare_demo", stdout=cls.out)
+        users, _ = prepare_first_run(cls)
+        cls.admin, cls.teacher = users[Role.ADMIN], users[Role.TEACHER]
+        cls.reviewer = users[Role.REVIEWER]
 
     def setUp(self) -> None:
         keyword.reset_index()

@@ -76,6 +76,14 @@ class ItemDetailTestCase(UITestCase):
         self.assertContains(r, "<strong>admin</strong>")
         self.assertContains(r, "<strong>teacher</strong>")
 
+    def test_history_names_the_demo_bank_not_its_code(self) -> None:
+        self.item.unit = "세 자리 수"
+        save_item(self.item, user=self.teacher, via="demo")
+        self.login(self.teacher)
+        r = self.client.get(self.url, headers={"accept-language": "ko"})
+        self.assertContains(r, "· 데모 문항은행에서</span>")
+        self.assertNotContains(r, "demo에서")
+
     def test_history_uses_choice_labels(self) -> None:
         self.item.status = "retired"
         save_item(self.item, user=self.admin)  # only admins retire (issue 15)
