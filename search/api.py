@@ -8,6 +8,8 @@ validation, as DRF writes it); `BAD_REQUEST` documents both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
@@ -175,6 +177,10 @@ def result_payload(result: SearchResult, request: Request) -> dict:
 
 
 def _params(serializer_class, data) -> dict:
+    if not isinstance(data, Mapping):
+        # A JSON body that is not an object (a number, a list): DRF's own 400, "expected a
+        # dictionary", rather than a 500 from reading its names below.
+        serializer_class(data=data).is_valid(raise_exception=True)
     allowed = set(serializer_class().fields) | COMMON_PARAMETERS
     unknown = sorted(name for name in data if name not in allowed)
     if unknown:

@@ -102,6 +102,14 @@ class SearchAPITestCase(BaseTestCase):
                 self.assertIn(words, response.json()["detail"])
         response = self.client.get(URL, {"text": "근", "k": ["1", "2"]})
         self.assertEqual(response.status_code, 400)
+        # A JSON body that is not an object (the fuzzer sent 0.0: a 500 before).
+        for body in ("0.0", "[1, 2]", '"text"'):
+            with self.subTest(body=body):
+                response = self.client.post(
+                    URL, body, "application/json", HTTP_ACCEPT_LANGUAGE="en"
+                )
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertIn("Expected a dictionary", str(response.json()))
 
     def test_space_without_vectors_and_missing_reranker(self) -> None:
         from tests.embeddings.hashing_backend import make_space
