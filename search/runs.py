@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from embeddings.models import EmbeddingSpace
 from embeddings.services import default_space
 from itembank.models import Item
+from search.engine import MODES, SearchError, SearchRequest, search
 
 ALL = "all"
 EXAMPLES = 5
@@ -122,8 +123,6 @@ def run_queries(
 ) -> RunReport:
     """Search each item "more like this" and collect the run. A query the engine refuses (for
     instance an item with no vector in the space) is recorded in `failed` and left out."""
-    from search.engine import MODES, SearchError, SearchRequest, search
-
     if mode not in MODES:
         raise RunError(
             _("Unknown search mode %(mode)s; use one of %(modes)s.")

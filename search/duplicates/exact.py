@@ -30,6 +30,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+import imagehash
+from PIL import Image
+
 PHASH_DISTANCE = 6
 
 LATEX_DELIMITERS = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
@@ -72,9 +75,6 @@ def text_key(stem: str, choices: Sequence[str]) -> str:
 
 def image_hash(path: str) -> str:
     """The figure's 64-bit perceptual hash as 16 hex digits."""
-    import imagehash
-    from PIL import Image
-
     with Image.open(path) as img:
         img.load()
         return str(imagehash.phash(img.convert("RGB")))

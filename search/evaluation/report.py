@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from itembank.models import Item
+from search.review.services import expert_labels as review_labels
 
 from . import groundtruth, metrics
 from .models import EvaluationRun, GroundTruthPair, GroundTruthSet
@@ -83,10 +84,6 @@ def expert_labels() -> tuple[set[Pair], set[Pair]]:
         positive |= set(
             GroundTruthPair.objects.filter(gt_set=expert).values_list("query_id", "relevant_id")
         )
-    try:
-        from search.review.services import expert_labels as review_labels
-    except ImportError:
-        return positive, negative
     try:
         with transaction.atomic():  # a savepoint: a failed query leaves the request usable
             pos, neg = review_labels()

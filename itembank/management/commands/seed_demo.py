@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from itembank.demo import generate
+from itembank.importing import ImportFailed, import_path
 from itembank.models import Item, User
 
 
@@ -51,7 +52,6 @@ class Command(BaseCommand):
         )
         if options["no_import"]:
             return
-        from itembank.importing import ImportFailed, import_path
 
         teacher = User.objects.filter(username="teacher").first()
         try:
