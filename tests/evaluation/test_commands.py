@@ -7,11 +7,13 @@ import io
 import json
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from search.evaluation import metrics
+from itembank import jobs
+from search.evaluation import evaluate, metrics
 from search.evaluation.models import EvaluationRun, GroundTruthSet
 from tests.evaluation.base import BankTestCase
 
@@ -137,6 +139,22 @@ class CommandTests(BankTestCase):
         rows = json.loads(out)
         self.assertEqual([r["alpha"] for r in rows], [i / 10 for i in range(11)])
         self.assertEqual(EvaluationRun.objects.filter(sweep__startswith="alpha-").count(), 11)
+
+    def test_evaluate_leaves_a_run_a_worker_has_claimed(self) -> None:
+        gt = self.write("gt.json", {"M-1": ["M-2"]})
+        self.call("build_ground_truth", "--kind", "import", "--from", gt, "--name", "g")
+        create_run = evaluate.create_run
+
+        def claimed_first(*args, **kwargs):
+            run = create_run(*args, **kwargs)
+            self.assertTrue(jobs.start(run))  # as a worker the beat sent it to would
+            return run
+
+        with mock.patch.object(evaluate, "create_run", claimed_first):
+            with self.assertRaisesMessage(CommandError, "already being computed by a worker"):
+                self.call("evaluate", "--gt", "g", "--space", "eval-hash")
+        run = EvaluationRun.objects.get()
+        self.assertEqual((run.status, run.metrics), (EvaluationRun.Status.RUNNING, {}))
 
     def test_evaluate_errors(self) -> None:
         with self.assertRaisesMessage(CommandError, "no ground-truth set or file named"):

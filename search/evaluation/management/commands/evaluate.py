@@ -122,8 +122,12 @@ class Command(BaseCommand):
                 sweep=sweep,
             )
             # Computed here, not by a worker: claim it (the beat never sends it then) and keep
-            # its heartbeat.
-            jobs.start(run)
+            # its heartbeat. A worker that claimed it first keeps it: never computed twice.
+            if not jobs.start(run):
+                raise evaluate.EvaluationError(
+                    _("Evaluation run %(id)d is already being computed by a worker.")
+                    % {"id": run.pk}
+                )
             heartbeat = jobs.Reporter(run, every=1.0)
 
             def progress_and_heartbeat(done: int, total: int) -> None:
