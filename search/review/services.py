@@ -385,10 +385,6 @@ def verdict(pair: ReviewPair) -> tuple[str, int | None] | None:
     return consensus(pair)
 
 
-def _gt():
-    return groundtruth, GroundTruthPair
-
-
 def _record_not_duplicate(pair: ReviewPair, user) -> bool:
     if duplicates.decision_for(pair.query_id, pair.candidate_id) is not None:
         return False  # an earlier verdict (maybe a retired duplicate) stands
@@ -409,7 +405,6 @@ def _forget_not_duplicate(pair: ReviewPair, user) -> None:
 
 
 def _revoke(pair: ReviewPair, user) -> None:
-    groundtruth, _pairs = _gt()
     expert = groundtruth.expert_set()
     groundtruth.set_pair(expert, pair.query_id, pair.candidate_id, pair.previous_relevance)
     if pair.recorded_not_duplicate:
@@ -434,7 +429,6 @@ def sync_pair(pair: ReviewPair, *, user=None) -> str:
         relevance = relevance_for(label, grade)
         if pair.applied_label == label and pair.applied_relevance == relevance:
             return "unchanged"
-    groundtruth, gt_pairs = _gt()
     if pair.applied_label:
         _revoke(pair, user)
     if wanted is None:
@@ -442,7 +436,9 @@ def sync_pair(pair: ReviewPair, *, user=None) -> str:
         return "revoked"
     expert = groundtruth.expert_set()
     pair.previous_relevance = (
-        gt_pairs.objects.filter(gt_set=expert, query=pair.query_id, relevant=pair.candidate_id)
+        GroundTruthPair.objects.filter(
+            gt_set=expert, query=pair.query_id, relevant=pair.candidate_id
+        )
         .values_list("relevance", flat=True)
         .first()
     )
