@@ -24,6 +24,7 @@ from embeddings.models import EmbeddingSpace
 from itembank.models import Item, ItemImage
 from itembank.permissions import require
 from search.compare import compare_items
+from search.evaluation.models import GroundTruthSet
 
 from . import sampling, services
 from .forms import CampaignForm
@@ -53,8 +54,6 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         drawing = SamplingJob.objects.filter(
             campaign=None, created_at__gte=timezone.now() - timedelta(days=1)
         ).select_related("created_by")[:5]
-    from search.evaluation.models import GroundTruthSet
-
     ctx = {"rows": rows, "drawing": drawing, "needs_ground_truth": False}
     if not rows and services.can_adjudicate(request.user):
         ctx["needs_ground_truth"] = not GroundTruthSet.objects.exists()
